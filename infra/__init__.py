@@ -1,0 +1,1 @@
+"""Everything that touches Postgres, the broker, the clock and keys; wires the inner layers together."""

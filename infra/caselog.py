@@ -1,0 +1,131 @@
+"""A tenant's case log: the eventsourcing Application over that tenant's schema.
+
+Every tenant's application shares one connection pool (`SchemaView`) and holds no thread or
+connection of its own, so `CaseLogs` can create them lazily and evict them freely: a process
+serving 1,000 tenants costs the same pool as one serving one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from threading import Lock
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.utils import get_topic
+
+from domain.errors import Conflict, NotFound, RuleViolation
+from infra.crypto import KeyWrapper
+from infra.mapper import KeyCache, SealingMapper, SubjectErased
+from infra.migrations import schema_for
+from infra.recorder import SchemaView, TenantRecorder
+
+A = TypeVar("A", bound=Aggregate)
+
+# The library reads these from the process environment too; pin what the case log relies on.
+_ENV = {
+    "PERSISTENCE_MODULE": "eventsourcing.popo",  # only for the EventStore factory: no storage of its own
+    "AGGREGATE_CACHE_MAXSIZE": "",  # no aggregate cache: it would hold decrypted state past a forget
+    "IS_SNAPSHOTTING_ENABLED": "no",  # streams are short (20-100 events a year); snapshots would hold plaintext
+}
+
+
+class CaseLog(Application[UUID]):
+    """One tenant's append-only, totally ordered log of case events."""
+
+    name = "caselog"
+
+    def __init__(self, tenant: str, shared: PostgresDatastore, wrapper: KeyWrapper, keys: KeyCache) -> None:
+        self.tenant = tenant
+        self._view = SchemaView(shared, schema_for(tenant))
+        self._wrapper = wrapper
+        self._keys = keys
+        super().__init__(env=_ENV)
+
+    def construct_recorder(self) -> TenantRecorder:
+        return TenantRecorder(self._view)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return SealingMapper(self.tenant, self._wrapper, self._keys,
+                             lambda subject: self.recorder.fetch_wrapped_key(subject))
+
+    recorder: TenantRecorder
+    mapper: SealingMapper
+
+    def load(self, kind: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
+        """The aggregate as it stands (or stood at `version`); NotFound if absent or of another kind."""
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"{kind.__name__} {aggregate_id} not found") from None
+        if not isinstance(aggregate, kind) or (version is not None and aggregate.version != version):
+            raise NotFound(f"{kind.__name__} {aggregate_id} not found")
+        return aggregate
+
+    def record(self, *aggregates: Aggregate, forget_subjects: Sequence[UUID] = ()) -> int:
+        """Save the aggregates' new events in one transaction; return the tenant log position."""
+        try:
+            recordings = self.save(*aggregates, forget_subjects=forget_subjects)
+        except IntegrityError:
+            raise Conflict("该记录已被他人修改，请刷新后重试") from None
+        except SubjectErased:
+            raise RuleViolation("该儿童的个人信息已被删除，不能再记录与其相关的内容") from None
+        for subject in forget_subjects:
+            self._keys.drop(self.tenant, subject)
+        return max((r.notification.id for r in recordings), default=0)
+
+    def version_at(self, aggregate_id: UUID, moment: datetime) -> int | None:
+        """The stream's version as recorded by `moment`, or None if it did not exist yet."""
+        return self.recorder.version_recorded_by(aggregate_id, moment)
+
+    def about(self, subject_id: UUID) -> list[dict[str, Any]]:
+        """Every event about a subject, across its streams, in tenant log order."""
+        entries = []
+        for position, recorded_at, stored in self.recorder.select_subject_events(subject_id):
+            event = self.mapper.to_domain_event(stored)
+            data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+            entries.append({
+                "position": position, "version": event.originator_version, "stream": event.originator_id,
+                "type": get_topic(type(event)), "occurred_on": event.occurred_on, "recorded_at": recorded_at,
+                "actor": event.actor, "unit": event.unit, "data": data,
+            })
+        return entries
+
+    def position(self) -> int:
+        """The tenant log's current head position (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor",
+                       "occurred_on", "unit"})
+
+
+class CaseLogs:
+    """The case logs of all tenants: created on first use, least recently used evicted."""
+
+    def __init__(self, shared: PostgresDatastore, wrapper: KeyWrapper, *, maxsize: int = 256) -> None:
+        self._shared = shared
+        self._wrapper = wrapper
+        self._keys = KeyCache()
+        self._logs: OrderedDict[str, CaseLog] = OrderedDict()
+        self._maxsize = maxsize
+        self._lock = Lock()
+
+    def __getitem__(self, tenant: str) -> CaseLog:
+        with self._lock:
+            log = self._logs.get(tenant)
+            if log is None:
+                log = self._logs[tenant] = CaseLog(tenant, self._shared, self._wrapper, self._keys)
+            self._logs.move_to_end(tenant)
+            while len(self._logs) > self._maxsize:
+                self._logs.popitem(last=False)
+            return log
+
+    def __len__(self) -> int:
+        return len(self._logs)

@@ -1,0 +1,160 @@
+"""The platform schema: tenants, the unit tree, users and tenant settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+import psycopg
+from eventsourcing.postgres import PostgresDatastore
+
+from domain.errors import NotFound, RuleViolation
+from domain.settings import TenantSettings
+from infra.migrations import migrate_tenant, schema_for
+from infra.passwords import hash_password, verify_password
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    tenant: str | None
+
+
+@dataclass(frozen=True)
+class Tenant:
+    code: str
+    name: str
+    district_code: str
+    schema_name: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    username: str
+    display_name: str
+    role: str
+    tenant: str | None
+    scope_unit: str | None
+    helper_id: UUID | None
+
+
+class Directory:
+    """Reads and writes the platform schema on the shared pool."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self._db = datastore
+
+    def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        with self._db.get_connection() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def create_tenant(self, code: str, name: str, district_code: str, district_name: str,
+                      settings: TenantSettings) -> Tenant:
+        """Register a street or town office, its units, and create its schema, in one transaction."""
+        with self._db.get_connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO platform.units (code, name, level) VALUES (%s, %s, 'district')"
+                " ON CONFLICT (code) DO NOTHING", [district_code, district_name])
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        "INSERT INTO platform.units (code, name, level, parent, tenant)"
+                        " VALUES (%s, %s, 'street', %s, %s)", [code, name, district_code, code])
+            except psycopg.errors.UniqueViolation:
+                raise RuleViolation(f"租户 {code} 已存在", field="code") from None
+            conn.execute(
+                "INSERT INTO platform.tenants (code, name, district_code, schema_name, settings)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [code, name, district_code, schema_for(code), msgspec.json.encode(settings)])
+            migrate_tenant(conn, code)
+        return Tenant(code, name, district_code, schema_for(code))
+
+    def tenants(self) -> list[Tenant]:
+        with self._db.get_connection() as conn:
+            rows = conn.execute(
+                "SELECT code, name, district_code, schema_name FROM platform.tenants ORDER BY code").fetchall()
+        return [Tenant(**r) for r in rows]
+
+    def tenant(self, code: str) -> Tenant | None:
+        row = self._one("SELECT code, name, district_code, schema_name FROM platform.tenants WHERE code = %s", [code])
+        return Tenant(**row) if row else None
+
+    def add_unit(self, code: str, name: str, level: str, parent: str, tenant: str) -> Unit:
+        """Add a community or grid under `parent`."""
+        try:
+            with self._db.get_connection() as conn:
+                conn.execute(
+                    "INSERT INTO platform.units (code, name, level, parent, tenant) VALUES (%s, %s, %s, %s, %s)",
+                    [code, name, level, parent, tenant])
+        except Exception as e:  # the datastore wraps psycopg's errors in eventsourcing's
+            if "units_pkey" in str(e):
+                raise RuleViolation(f"单位代码 {code} 已存在", field="code") from None
+            raise
+        return Unit(code, name, level, parent, tenant)
+
+    def unit(self, code: str) -> Unit | None:
+        row = self._one("SELECT code, name, level, parent, tenant FROM platform.units WHERE code = %s", [code])
+        return Unit(**row) if row else None
+
+    def units_under(self, code: str) -> list[Unit]:
+        """Every unit in the subtree rooted at `code` (itself included), by code."""
+        with self._db.get_connection() as conn:
+            rows = conn.execute(
+                "SELECT code, name, level, parent, tenant FROM platform.units WHERE starts_with(code, %s)"
+                " ORDER BY code", [code]).fetchall()
+        return [Unit(**r) for r in rows]
+
+    def settings(self, tenant: str) -> TenantSettings:
+        row = self._one("SELECT settings FROM platform.tenants WHERE code = %s", [tenant])
+        if row is None:
+            raise NotFound(f"tenant {tenant} not found")
+        return msgspec.json.decode(row["settings"], type=TenantSettings)
+
+    def put_settings(self, tenant: str, settings: TenantSettings) -> None:
+        with self._db.get_connection() as conn:
+            conn.execute("UPDATE platform.tenants SET settings = %s WHERE code = %s",
+                         [msgspec.json.encode(settings), tenant])
+
+    def create_user(self, *, username: str, password: str, display_name: str, role: str,
+                    tenant: str | None, scope_unit: str | None, helper_id: UUID | None = None) -> User:
+        """Store a user with an argon2id hash of the password."""
+        user = User(uuid4(), username, display_name, role, tenant, scope_unit, helper_id)
+        password_hash = hash_password(password)
+        try:
+            with self._db.get_connection() as conn:
+                conn.execute(
+                    "INSERT INTO platform.users (id, username, password_hash, display_name, role, tenant,"
+                    " scope_unit, helper_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [user.id, username, password_hash, display_name, role, tenant, scope_unit, helper_id])
+        except Exception as e:
+            if "users_username_key" in str(e):
+                raise RuleViolation(f"用户名 {username} 已被使用", field="username") from None
+            raise
+        return user
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user whose password this is, or None."""
+        row = self._one(
+            "SELECT id, username, display_name, role, tenant, scope_unit, helper_id, password_hash"
+            " FROM platform.users WHERE username = %s", [username])
+        if row is None:
+            # Spend the time of a real check, so usernames cannot be probed by timing.
+            verify_password(_DUMMY_HASH, password)
+            return None
+        password_hash = row.pop("password_hash")
+        return User(**row) if verify_password(password_hash, password) else None
+
+    def user(self, user_id: UUID) -> User | None:
+        row = self._one(
+            "SELECT id, username, display_name, role, tenant, scope_unit, helper_id FROM platform.users"
+            " WHERE id = %s", [user_id])
+        return User(**row) if row else None
+
+
+_DUMMY_HASH = hash_password("not-a-real-password")

@@ -1,0 +1,144 @@
+"""Schema migrations: the platform schema, then one schema per tenant. Safe to run twice.
+
+Each scope (`platform`, or a tenant code) has an ordered list of steps; `schema_migrations`
+records which have run. A transaction-level advisory lock keeps two migrators apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+
+PLATFORM_STEPS: list[str] = [
+    # 1: tenants, the unit tree, users, settings.
+    """
+    CREATE TABLE IF NOT EXISTS platform.units (
+        code text PRIMARY KEY CHECK (code ~ '^[0-9]{6}$|^[0-9]{9}$|^[0-9]{12,15}$'),
+        name text NOT NULL,
+        level text NOT NULL CHECK (level IN ('district', 'street', 'community', 'grid')),
+        parent text REFERENCES platform.units (code),
+        tenant text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        CHECK ((level = 'district') = (parent IS NULL)),
+        CHECK (parent IS NULL OR starts_with(code, parent))
+    );
+    CREATE INDEX IF NOT EXISTS units_parent_idx ON platform.units (parent);
+    CREATE TABLE IF NOT EXISTS platform.tenants (
+        code text PRIMARY KEY REFERENCES platform.units (code) CHECK (code ~ '^[0-9]{9}$'),
+        name text NOT NULL,
+        district_code text NOT NULL REFERENCES platform.units (code),
+        schema_name text NOT NULL UNIQUE,
+        settings bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE IF NOT EXISTS platform.users (
+        id uuid PRIMARY KEY,
+        username text NOT NULL UNIQUE,
+        password_hash text NOT NULL,
+        display_name text NOT NULL,
+        role text NOT NULL CHECK (role IN ('platform_admin', 'tenant_admin', 'supervisor', 'grid_worker',
+                                           'helper', 'district_officer', 'auditor')),
+        tenant text REFERENCES platform.tenants (code),
+        scope_unit text REFERENCES platform.units (code),
+        helper_id uuid,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    """,
+]
+
+
+def tenant_steps(schema: str) -> list[str]:
+    """The migration steps of one tenant schema (`schema` is validated by the caller)."""
+    return [
+        # 1: the event log, the subject keys kept apart from it, and the one-round-trip write.
+        f"""
+        CREATE TABLE IF NOT EXISTS {schema}.events (
+            originator_id uuid NOT NULL,
+            originator_version bigint NOT NULL,
+            topic text NOT NULL,
+            state bytea NOT NULL,
+            notification_id bigserial NOT NULL,
+            subject_id uuid,
+            recorded_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (originator_id, originator_version)
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS events_notification_id_idx ON {schema}.events (notification_id);
+        CREATE INDEX IF NOT EXISTS events_subject_idx ON {schema}.events (subject_id, notification_id)
+            WHERE subject_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS {schema}.subject_keys (
+            subject_id uuid PRIMARY KEY,
+            wrapped_key bytea NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE OR REPLACE FUNCTION {schema}.record_events(
+            ids uuid[], versions bigint[], topics text[], states bytea[], subjects uuid[],
+            key_ids uuid[], wrapped_keys bytea[], forget uuid[]
+        ) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$
+        BEGIN
+            -- Serialise this tenant's writers so that commit order equals notification-id order.
+            LOCK TABLE {schema}.events IN EXCLUSIVE MODE;
+            INSERT INTO {schema}.subject_keys (subject_id, wrapped_key) SELECT * FROM unnest(key_ids, wrapped_keys);
+            DELETE FROM {schema}.subject_keys WHERE subject_id = ANY (forget);
+            PERFORM pg_notify('{schema}_events', '');
+            RETURN QUERY
+                INSERT INTO {schema}.events (originator_id, originator_version, topic, state, subject_id)
+                SELECT * FROM unnest(ids, versions, topics, states, subjects)
+                RETURNING notification_id;
+        END
+        $body$;
+        """,
+    ]
+
+
+def schema_for(tenant: str) -> str:
+    """The schema of a tenant (a 9-digit street code): `t_<code>`."""
+    if len(tenant) != 9 or not tenant.isdigit():
+        raise ValueError(f"not a tenant code: {tenant!r}")
+    return f"t_{tenant}"
+
+
+def _apply(conn: psycopg.Connection, scope: str, create_schema: str, steps: list[str]) -> int:
+    """Run the steps of one scope that have not run yet; return how many ran."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('shouwang-migrate:' || %s))", [scope])
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {create_schema}")
+        done = {r[0] for r in conn.execute(
+            "SELECT version FROM platform.schema_migrations WHERE scope = %s", [scope])}
+        ran = 0
+        for version, step in enumerate(steps, start=1):
+            if version in done:
+                continue
+            conn.execute(step)
+            conn.execute("INSERT INTO platform.schema_migrations (scope, version) VALUES (%s, %s)", [scope, version])
+            ran += 1
+        return ran
+
+
+def migrate_platform(conn: psycopg.Connection) -> int:
+    """Create or upgrade the platform schema."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('shouwang-migrate:platform'))")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS platform")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS platform.schema_migrations (scope text NOT NULL, version int NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (scope, version))"
+        )
+    return _apply(conn, "platform", "platform", PLATFORM_STEPS)
+
+
+def migrate_tenant(conn: psycopg.Connection, tenant: str) -> int:
+    """Create or upgrade one tenant's schema."""
+    schema = schema_for(tenant)
+    return _apply(conn, tenant, schema, tenant_steps(schema))
+
+
+def migrate_all(conninfo: str, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Migrate the platform schema and every tenant schema; return steps run per scope."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        ran = {"platform": migrate_platform(conn)}
+        for (tenant,) in conn.execute("SELECT code FROM platform.tenants ORDER BY code").fetchall():
+            ran[tenant] = migrate_tenant(conn, tenant)
+            if progress:
+                progress(tenant, ran[tenant])
+        return ran

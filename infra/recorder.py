@@ -1,0 +1,138 @@
+"""The per-tenant event recorder: one schema per tenant, one shared connection pool.
+
+Writes go through `record_events()`, a function in the tenant's schema (see migrations):
+one round trip that locks the tenant's events table (so commit order is notification-id
+order, within this tenant only), stores new subject keys, deletes forgotten ones, inserts
+the events and notifies the tenant's own channel, all in one transaction.
+Reads join each event to its subject's wrapped key, so a forgotten subject reads as erased
+in every process at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+from infra.mapper import SealedStoredEvent
+
+
+class SchemaView(PostgresDatastore):
+    """A tenant's view of the shared datastore: the same pool, another schema."""
+
+    def __init__(self, shared: PostgresDatastore, schema: str) -> None:  # noqa: D107
+        self.__dict__.update(shared.__dict__)
+        self.schema = schema
+        # We never use the library's composite types, so there is nothing to register.
+        self.db_type_names = set()
+        self.psycopg_type_adapters = {}
+        self.psycopg_python_types = {}
+
+    def register_type_adapters(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass  # the pool belongs to the shared datastore
+
+    def __del__(self) -> None:
+        pass
+
+
+def channel_name(schema: str) -> str:
+    """The NOTIFY channel of one tenant's log, so one tenant's writes never wake another's listeners."""
+    return f"{schema}_events"
+
+
+class TenantRecorder(PostgresApplicationRecorder):
+    """Application recorder for one tenant schema on the shared pool."""
+
+    def __init__(self, datastore: SchemaView) -> None:
+        super().__init__(datastore, events_table_name="events")
+        schema = Identifier(datastore.schema)
+        self.channel_name = channel_name(datastore.schema)
+        self._record = SQL(
+            "SELECT * FROM {}.record_events(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[],"
+            " %s::uuid[], %s::bytea[], %s::uuid[])"
+        ).format(schema)
+        self._select = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.subject_id, k.wrapped_key"
+            " FROM {0}.events e LEFT JOIN {0}.subject_keys k ON k.subject_id = e.subject_id"
+            " WHERE e.originator_id = %s"
+        ).format(schema)
+        self._select_key = SQL("SELECT wrapped_key FROM {}.subject_keys WHERE subject_id = %s").format(schema)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], *, forget_subjects: Sequence[UUID] = (),
+                      **_: Any) -> Sequence[int] | None:
+        events = [e if isinstance(e, SealedStoredEvent) else SealedStoredEvent(*e) for e in stored_events]
+        new_keys = [(e.subject_id, e.wrapped_key) for e in events if e.new_key]
+        params = (
+            [e.originator_id for e in events], [e.originator_version for e in events],
+            [e.topic for e in events], [e.state for e in events], [e.subject_id for e in events],
+            [k[0] for k in new_keys], [k[1] for k in new_keys], list(forget_subjects),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._record, params, prepare=True)
+            return [row["record_events"] for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> Sequence[SealedStoredEvent]:
+        statement = self._select
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            statement += SQL(" AND e.originator_version > %s")
+            params.append(gt)
+        if lte is not None:
+            statement += SQL(" AND e.originator_version <= %s")
+            params.append(lte)
+        statement += SQL(" ORDER BY e.originator_version DESC" if desc else " ORDER BY e.originator_version")
+        if limit is not None:
+            statement += SQL(" LIMIT %s")
+            params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [_sealed(row) for row in curs.fetchall()]
+
+    def select_subject_events(self, subject_id: UUID) -> list[tuple[Notification, Any]]:
+        """Every event about one subject (its own stream and the streams about it), in log order."""
+        statement = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, e.subject_id,"
+            " e.recorded_at, k.wrapped_key FROM {0}.events e LEFT JOIN {0}.subject_keys k"
+            " ON k.subject_id = e.subject_id WHERE e.subject_id = %s ORDER BY e.notification_id"
+        ).format(Identifier(self.datastore.schema))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [subject_id], prepare=True)
+            return [(row["notification_id"], row["recorded_at"], _sealed(row)) for row in curs.fetchall()]
+
+    def version_recorded_by(self, originator_id: UUID, moment: Any) -> int | None:
+        """The stream's version as it stood at `moment` (recording time), or None before it existed."""
+        statement = SQL(
+            "SELECT max(originator_version) AS v FROM {}.events WHERE originator_id = %s AND recorded_at <= %s"
+        ).format(Identifier(self.datastore.schema))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [originator_id, moment], prepare=True)
+            row = curs.fetchone()
+            return row["v"] if row else None
+
+    def fetch_wrapped_key(self, subject_id: UUID) -> bytes | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_key, [subject_id], prepare=True)
+            row = curs.fetchone()
+            return bytes(row["wrapped_key"]) if row else None
+
+
+def _sealed(row: dict[str, Any]) -> SealedStoredEvent:
+    wrapped = row["wrapped_key"]
+    return SealedStoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]),
+                             row["subject_id"], bytes(wrapped) if wrapped is not None else None)

@@ -1,0 +1,52 @@
+"""What the use cases need from the outside world; infra provides it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.settings import TenantSettings
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class CaseLogPort(Protocol):
+    tenant: str
+
+    def load(self, kind: type[A], aggregate_id: UUID, *, version: int | None = None) -> A: ...
+
+    def record(self, *aggregates: Aggregate, forget_subjects: Sequence[UUID] = ()) -> int: ...
+
+    def version_at(self, aggregate_id: UUID, moment: datetime) -> int | None: ...
+
+    def about(self, subject_id: UUID) -> list[dict[str, Any]]: ...
+
+
+class UnitPort(Protocol):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    tenant: str | None
+
+
+class DirectoryPort(Protocol):
+    def unit(self, code: str) -> UnitPort | None: ...
+
+    def tenant(self, code: str) -> Any: ...
+
+    def settings(self, tenant: str) -> TenantSettings: ...
+
+    def put_settings(self, tenant: str, settings: TenantSettings) -> None: ...
+
+    def create_tenant(self, code: str, name: str, district_code: str, district_name: str,
+                      settings: TenantSettings) -> Any: ...
+
+    def add_unit(self, code: str, name: str, level: str, parent: str, tenant: str) -> Any: ...
+
+    def create_user(self, *, username: str, password: str, display_name: str, role: str,
+                    tenant: str | None, scope_unit: str | None, helper_id: UUID | None = None) -> Any: ...

@@ -1,0 +1,195 @@
+"""Helpers and the children paired with them (结对帮扶): one or two children per helper at most."""
+
+from datetime import date, datetime, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import InvalidValue, RuleViolation
+from domain.events import Stamp
+from domain.helper import DEFAULT_CAPACITY, Helper, Pair
+from domain.settings import TenantSettings
+
+TODAY = date(2026, 11, 29)
+COMMUNITY = "150902001001"
+GRID = "150902001001001"
+
+
+def stamp(on: date = TODAY) -> Stamp:
+    return Stamp.of("community-staff-3", datetime(2026, 11, 29, 9, 30, tzinfo=timezone(timedelta(hours=8))),
+                    TODAY).describing(on)
+
+
+def enrolled() -> Helper:
+    return Helper.enrol(uuid4(), "李爱华", "caring_mother", "13600000000", COMMUNITY, stamp=stamp())
+
+
+def paired(helper: Helper, child_id=None, capacity: int = DEFAULT_CAPACITY) -> Pair:
+    return Pair.form(uuid4(), child_id or uuid4(), helper, capacity, GRID, stamp=stamp())
+
+
+def event_names(aggregate) -> list[str]:
+    return [type(event).__name__ for event in aggregate.collect_events()]
+
+
+def test_an_enrolled_helper_is_active_with_no_children():
+    helper = enrolled()
+
+    assert helper.active is True
+    assert helper.children == []
+    assert helper.home_unit == COMMUNITY
+    assert (helper.name, helper.kind, helper.phone) == ("李爱华", "caring_mother", "13600000000")
+
+
+def test_a_pair_records_the_child_and_helper_and_takes_a_place_on_the_helpers_stream():
+    helper, child_id = enrolled(), uuid4()
+
+    pair = paired(helper, child_id)
+
+    assert (pair.child_id, pair.helper_id, pair.unit) == (child_id, helper.id, GRID)
+    assert pair.active is True
+    assert pair.started_on == TODAY
+    assert helper.children == [child_id]
+    assert event_names(helper) == ["Enrolled", "ChildTaken"]
+
+
+def test_a_helper_may_take_two_children_by_default():
+    helper = enrolled()
+
+    paired(helper)
+    paired(helper)
+
+    assert len(helper.children) == 2 == DEFAULT_CAPACITY
+
+
+def test_a_helper_cannot_take_a_third_child():
+    helper = enrolled()
+    paired(helper)
+    paired(helper)
+
+    with pytest.raises(RuleViolation) as refusal:
+        paired(helper)
+    assert refusal.value.field == "helper_id"
+    assert len(helper.children) == 2
+
+
+def test_the_default_capacity_is_the_tenants_default_setting():
+    assert TenantSettings().helper_capacity == DEFAULT_CAPACITY == 2
+
+
+def test_a_tenant_allowing_one_child_per_helper_is_honoured():
+    helper = enrolled()
+    paired(helper, capacity=1)
+
+    with pytest.raises(RuleViolation):
+        paired(helper, capacity=1)
+
+
+def test_a_helper_cannot_be_paired_with_the_same_child_twice():
+    helper, child_id = enrolled(), uuid4()
+    paired(helper, child_id)
+
+    with pytest.raises(RuleViolation) as refusal:
+        paired(helper, child_id)
+    assert refusal.value.field == "child_id"
+
+
+def test_a_pair_cannot_start_in_the_future():
+    helper = enrolled()
+
+    with pytest.raises(InvalidValue) as refusal:
+        Pair.form(uuid4(), uuid4(), helper, DEFAULT_CAPACITY, GRID, stamp=stamp(TODAY + timedelta(days=1)))
+    assert refusal.value.field == "started_on"
+    assert helper.children == []
+
+
+def test_ending_a_pair_frees_the_helpers_place():
+    helper = enrolled()
+    first = paired(helper)
+    paired(helper)
+
+    first.end("儿童父母返乡", helper, stamp=stamp())
+
+    assert first.active is False
+    assert first.ended_on == TODAY
+    assert len(helper.children) == 1
+    paired(helper)
+    assert len(helper.children) == 2
+
+
+def test_ending_a_pair_twice_is_refused():
+    helper = enrolled()
+    pair = paired(helper)
+    pair.end(None, helper, stamp=stamp())
+
+    with pytest.raises(RuleViolation):
+        pair.end(None, helper, stamp=stamp())
+
+
+def test_a_pair_cannot_end_before_it_started():
+    helper = enrolled()
+    pair = paired(helper)
+
+    with pytest.raises(InvalidValue) as refusal:
+        pair.end(None, helper, stamp=stamp(TODAY - timedelta(days=1)))
+    assert refusal.value.field == "ended_on"
+    assert pair.active is True
+
+
+def test_a_pair_cannot_be_ended_through_another_helper():
+    helper, someone_else = enrolled(), enrolled()
+    pair = paired(helper)
+    paired(someone_else)
+
+    with pytest.raises(InvalidValue) as refusal:
+        pair.end(None, someone_else, stamp=stamp())
+    assert refusal.value.field == "helper_id"
+    assert pair.active is True
+    assert len(helper.children) == 1 and len(someone_else.children) == 1
+
+
+def test_a_pairs_events_are_about_the_child():
+    helper, child_id = enrolled(), uuid4()
+    pair = paired(helper, child_id)
+    pair.end(None, helper, stamp=stamp())
+
+    assert all(event.child_id == child_id for event in pair.collect_events())
+    assert Pair.Event.SUBJECT == "child_id"
+
+
+def test_a_helper_who_left_cannot_take_children():
+    helper = enrolled()
+    helper.leave("搬家", stamp=stamp())
+
+    with pytest.raises(RuleViolation) as refusal:
+        paired(helper)
+    assert refusal.value.field == "helper_id"
+    assert helper.active is False
+
+
+def test_a_helper_with_children_cannot_leave():
+    helper = enrolled()
+    paired(helper)
+
+    with pytest.raises(RuleViolation):
+        helper.leave(None, stamp=stamp())
+    assert helper.active is True
+
+
+def test_a_helper_may_leave_once_every_pair_has_ended():
+    helper = enrolled()
+    pair = paired(helper)
+    pair.end(None, helper, stamp=stamp())
+
+    helper.leave(None, stamp=stamp())
+
+    assert helper.active is False
+    assert helper.collect_events()[-1].unit == COMMUNITY
+
+
+def test_a_helper_cannot_leave_twice():
+    helper = enrolled()
+    helper.leave(None, stamp=stamp())
+
+    with pytest.raises(RuleViolation):
+        helper.leave(None, stamp=stamp())
