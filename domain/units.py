@@ -17,7 +17,8 @@ ConcernLevel = Literal["community", "street", "district"]
 
 def level_of(code: str) -> Level:
     """The level a unit code denotes, by its length."""
-    if not code.isdigit():
+    # str.isdigit() alone also accepts full-width and other non-ASCII digits.
+    if not (code.isascii() and code.isdigit()):
         raise InvalidValue("单位代码只能包含数字", field="code")
     n = len(code)
     if n == 6:
