@@ -82,7 +82,9 @@ def _check_age(birth_date: date, on: date, field: str = "birth_date") -> None:
 
 def _as_data(value: Any) -> Any:
     """Value objects become plain data in events: events are a stored contract."""
-    return msgspec.to_builtins(value, builtin_types=(date,)) if isinstance(value, msgspec.Struct | tuple | list) else value
+    if isinstance(value, msgspec.Struct | tuple | list):
+        return msgspec.to_builtins(value, builtin_types=(date,))
+    return value
 
 
 class Child(Aggregate):
@@ -317,6 +319,8 @@ class Child(Aggregate):
         """Record aid given to the child, in fen."""
         if amount_fen <= 0:
             raise InvalidValue("金额必须为正整数（分）", field="amount_fen")
+        if stamp.on > stamp.today:
+            raise InvalidValue("帮扶日期不能晚于今天", field="occurred_on")
         self._require_open("登记帮扶")
         self._record(self.AidGranted, stamp, aid_id=aid_id, kind=kind, amount_fen=amount_fen, source=source)
 

@@ -47,6 +47,8 @@ class CaseEventFields:
 
     SUBJECT: ClassVar[str | None] = None
     PERSONAL: ClassVar[tuple[str, ...]] = ()
+    # The stored shape's version: bump it and add `upcast_v1_v2(state)` when the shape changes.
+    class_version: ClassVar[int] = 1
 
 
 def stamped(stamp: Stamp, unit: str, **fields: object) -> dict[str, object]:

@@ -146,6 +146,8 @@ class Pair(Aggregate):
             raise InvalidValue("该帮扶人不是这个结对的帮扶人", field="helper_id")
         if stamp.on < self.started_on:
             raise InvalidValue("结束日期不能早于结对日期", field="ended_on")
+        if stamp.on > stamp.today:
+            raise InvalidValue("结束日期不能晚于今天", field="ended_on")
         self.trigger_event(self.Ended, **stamped(stamp, self.unit, child_id=self.child_id, why=why))
         helper.release(self.id, self.unit, stamp=stamp)
 

@@ -24,7 +24,7 @@ from domain.errors import Conflict, NotFound, RuleViolation
 from infra.crypto import KeyWrapper
 from infra.mapper import KeyCache, SealingMapper, SubjectErased
 from infra.migrations import schema_for
-from infra.recorder import SchemaView, TenantRecorder
+from infra.recorder import Claim, SchemaView, TenantRecorder, find_claim
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -68,11 +68,19 @@ class CaseLog(Application[UUID]):
             raise NotFound(f"{kind.__name__} {aggregate_id} not found")
         return aggregate
 
-    def record(self, *aggregates: Aggregate, forget_subjects: Sequence[UUID] = ()) -> int:
-        """Save the aggregates' new events in one transaction; return the tenant log position."""
+    def record(self, *aggregates: Aggregate, forget_subjects: Sequence[UUID] = (),
+               result_id: UUID | None = None, claim: Claim | None = None) -> int:
+        """Save the aggregates' new events in one transaction; return the tenant log position.
+
+        With a `claim`, the idempotency key is stored in the same transaction: a second request
+        with that key raises `AlreadyRecorded` and records nothing. `result_id` names what the
+        command created when that is not a stream (a visit, an aid record) for the claim's answer.
+        """
         try:
-            recordings = self.save(*aggregates, forget_subjects=forget_subjects)
-        except IntegrityError:
+            recordings = self.save(*aggregates, forget_subjects=forget_subjects, claim=claim)
+        except IntegrityError as e:
+            if "idempotency_pkey" in str(e):
+                raise AlreadyRecorded(claim) from None
             raise Conflict("该记录已被他人修改，请刷新后重试") from None
         except SubjectErased:
             raise RuleViolation("该儿童的个人信息已被删除，不能再记录与其相关的内容") from None
@@ -97,9 +105,42 @@ class CaseLog(Application[UUID]):
             })
         return entries
 
+    def claimed(self, user_id: UUID, key: str) -> dict[str, Any] | None:
+        """The answer recorded under an idempotency key: request_hash, status, result_id, result_version, position."""
+        return find_claim(self._view, self._view.schema, user_id, key)
+
     def position(self) -> int:
         """The tenant log's current head position (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+
+class AlreadyRecorded(Exception):
+    """A command with this idempotency key was recorded before."""
+
+    def __init__(self, claim: Claim | None) -> None:
+        super().__init__("idempotency key already used")
+        self.claim = claim
+
+
+class ClaimingLog:
+    """A tenant's case log that records the request's idempotency claim with the command's events.
+
+    The API wraps the log with this for one POST; use cases record through it unchanged.
+    """
+
+    def __init__(self, log: CaseLog, user_id: UUID, key: str, request_hash: bytes, status: int = 201) -> None:
+        self._log = log
+        self._claim = (user_id, key, request_hash, status)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+    def record(self, *aggregates: Aggregate, forget_subjects: Sequence[UUID] = (),
+               result_id: UUID | None = None) -> int:
+        # Use cases save the stream they report first (the pair before its helper).
+        first = aggregates[0]
+        claim = Claim(*self._claim, result_id or first.id, first.version)
+        return self._log.record(*aggregates, forget_subjects=forget_subjects, claim=claim)
 
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor",

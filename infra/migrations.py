@@ -88,6 +88,50 @@ def tenant_steps(schema: str) -> list[str]:
         END
         $body$;
         """,
+        # 2: idempotency claims, written in the same transaction as the events they produced,
+        # so a retried command either finds its first answer or records nothing.
+        f"""
+        CREATE TABLE IF NOT EXISTS {schema}.idempotency (
+            user_id uuid NOT NULL,
+            key text NOT NULL,
+            request_hash bytea NOT NULL,
+            status int NOT NULL,
+            result_id uuid NOT NULL,
+            result_version bigint NOT NULL,
+            position bigint NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT idempotency_pkey PRIMARY KEY (user_id, key)
+        );
+        DROP FUNCTION IF EXISTS {schema}.record_events(uuid[], bigint[], text[], bytea[], uuid[], uuid[], bytea[], uuid[]);
+        CREATE FUNCTION {schema}.record_events(
+            ids uuid[], versions bigint[], topics text[], states bytea[], subjects uuid[],
+            key_ids uuid[], wrapped_keys bytea[], forget uuid[],
+            claim_user uuid DEFAULT NULL, claim_key text DEFAULT NULL, claim_hash bytea DEFAULT NULL,
+            claim_status int DEFAULT NULL, claim_id uuid DEFAULT NULL, claim_version bigint DEFAULT NULL
+        ) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$
+        DECLARE
+            positions bigint[];
+        BEGIN
+            -- Serialise this tenant's writers so that commit order equals notification-id order.
+            LOCK TABLE {schema}.events IN EXCLUSIVE MODE;
+            INSERT INTO {schema}.subject_keys (subject_id, wrapped_key) SELECT * FROM unnest(key_ids, wrapped_keys);
+            DELETE FROM {schema}.subject_keys WHERE subject_id = ANY (forget);
+            WITH inserted AS (
+                INSERT INTO {schema}.events (originator_id, originator_version, topic, state, subject_id)
+                SELECT * FROM unnest(ids, versions, topics, states, subjects)
+                RETURNING notification_id
+            ) SELECT array_agg(notification_id ORDER BY notification_id) INTO positions FROM inserted;
+            IF claim_key IS NOT NULL THEN
+                INSERT INTO {schema}.idempotency
+                    (user_id, key, request_hash, status, result_id, result_version, position)
+                VALUES (claim_user, claim_key, claim_hash, claim_status, claim_id, claim_version,
+                        positions[array_length(positions, 1)]);
+            END IF;
+            PERFORM pg_notify('{schema}_events', '');
+            RETURN QUERY SELECT unnest(positions);
+        END
+        $body$;
+        """,
     ]
 
 

@@ -11,7 +11,7 @@ in every process at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -25,6 +25,17 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from infra.mapper import SealedStoredEvent
+
+
+class Claim(NamedTuple):
+    """An idempotency key claimed by the command being recorded, and the answer it produced."""
+
+    user_id: UUID
+    key: str
+    request_hash: bytes
+    status: int
+    result_id: UUID
+    result_version: int
 
 
 class SchemaView(PostgresDatastore):
@@ -62,7 +73,7 @@ class TenantRecorder(PostgresApplicationRecorder):
         self.channel_name = channel_name(datastore.schema)
         self._record = SQL(
             "SELECT * FROM {}.record_events(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[],"
-            " %s::uuid[], %s::bytea[], %s::uuid[])"
+            " %s::uuid[], %s::bytea[], %s::uuid[], %s::uuid, %s::text, %s::bytea, %s::int, %s::uuid, %s::bigint)"
         ).format(schema)
         self._select = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.subject_id, k.wrapped_key"
@@ -73,13 +84,14 @@ class TenantRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], *, forget_subjects: Sequence[UUID] = (),
-                      **_: Any) -> Sequence[int] | None:
+                      claim: Claim | None = None, **_: Any) -> Sequence[int] | None:
         events = [e if isinstance(e, SealedStoredEvent) else SealedStoredEvent(*e) for e in stored_events]
         new_keys = [(e.subject_id, e.wrapped_key) for e in events if e.new_key]
         params = (
             [e.originator_id for e in events], [e.originator_version for e in events],
             [e.topic for e in events], [e.state for e in events], [e.subject_id for e in events],
             [k[0] for k in new_keys], [k[1] for k in new_keys], list(forget_subjects),
+            *(claim if claim is not None else (None,) * 6),
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._record, params, prepare=True)
@@ -136,3 +148,11 @@ def _sealed(row: dict[str, Any]) -> SealedStoredEvent:
     wrapped = row["wrapped_key"]
     return SealedStoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]),
                              row["subject_id"], bytes(wrapped) if wrapped is not None else None)
+
+
+def find_claim(datastore: PostgresDatastore, schema: str, user_id: UUID, key: str) -> dict[str, Any] | None:
+    """The answer recorded for an idempotency key, if any."""
+    with datastore.get_connection() as conn:
+        return conn.execute(
+            SQL("SELECT request_hash, status, result_id, result_version, position FROM {}.idempotency"
+                " WHERE user_id = %s AND key = %s").format(Identifier(schema)), [user_id, key]).fetchone()

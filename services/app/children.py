@@ -85,7 +85,8 @@ def log_visit(child_id: UUID, kind: ContactKind, occurred_on: date, helper_id: U
             raise InvalidValue("帮扶人不存在", field="helper_id") from None
     visit_id = uuid4()
     done = _change(ctx, "log_visit", child_id, expected_version,
-                   lambda child: child.log_visit(visit_id, kind, helper_id, notes, stamp=ctx.stamp(occurred_on)))
+                   lambda child: child.log_visit(visit_id, kind, helper_id, notes, stamp=ctx.stamp(occurred_on)),
+                   result_id=visit_id)
     return Recorded(visit_id, done.version, done.position)
 
 
@@ -103,7 +104,8 @@ def grant_aid(child_id: UUID, kind: AidKind, amount_fen: int, source: str, occur
     """Record aid given to the child. Returns the aid record's id."""
     aid_id = uuid4()
     done = _change(ctx, "grant_aid", child_id, expected_version,
-                   lambda child: child.grant_aid(aid_id, kind, amount_fen, source, stamp=ctx.stamp(occurred_on)))
+                   lambda child: child.grant_aid(aid_id, kind, amount_fen, source, stamp=ctx.stamp(occurred_on)),
+                   result_id=aid_id)
     return Recorded(aid_id, done.version, done.position)
 
 

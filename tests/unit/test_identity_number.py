@@ -11,7 +11,8 @@ from domain.events import Stamp
 from domain.identity import check_digit, make_id_number, validate_id_number
 
 BORN = date(2015, 3, 4)
-STAMP = Stamp.of("grid-worker-1", datetime(2026, 11, 29, 9, 30, tzinfo=timezone(timedelta(hours=8))), date(2026, 11, 29))
+AT = datetime(2026, 11, 29, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+STAMP = Stamp.of("grid-worker-1", AT, date(2026, 11, 29))
 
 
 def a_boys_id(sequence: int = 5) -> str:

@@ -136,6 +136,17 @@ def test_a_pair_cannot_end_before_it_started():
     assert pair.active is True
 
 
+def test_a_pair_cannot_end_in_the_future():
+    helper = enrolled()
+    pair = paired(helper)
+
+    with pytest.raises(InvalidValue) as refusal:
+        pair.end(None, helper, stamp=stamp(TODAY + timedelta(days=1)))
+    assert refusal.value.field == "ended_on"
+    assert pair.active is True
+    assert len(helper.children) == 1
+
+
 def test_a_pair_cannot_be_ended_through_another_helper():
     helper, someone_else = enrolled(), enrolled()
     pair = paired(helper)

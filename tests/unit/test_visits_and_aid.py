@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from domain.child import Child, ChildDetails, Guardian
-from domain.errors import InvalidValue, RuleViolation
+from domain.errors import InvalidValue
 from domain.events import Stamp
 
 TODAY = date(2026, 11, 29)
@@ -139,4 +139,21 @@ def test_aid_of_no_money_or_negative_money_is_refused(amount_fen):
     with pytest.raises(InvalidValue) as refusal:
         child.grant_aid(uuid4(), "cash", amount_fen, "街道", stamp=STAMP)
     assert refusal.value.field == "amount_fen"
+    assert child.aid == {}
+
+
+def test_aid_may_be_recorded_for_an_earlier_day():
+    child, aid_id = registered(), uuid4()
+
+    child.grant_aid(aid_id, "tuition", 50_000, "春蕾计划", stamp=STAMP.describing(date(2026, 9, 1)))
+
+    assert child.aid[aid_id]["occurred_on"] == date(2026, 9, 1)
+
+
+def test_aid_dated_in_the_future_is_refused():
+    child = registered()
+
+    with pytest.raises(InvalidValue) as refusal:
+        child.grant_aid(uuid4(), "material", 40_000, "六一慰问", stamp=STAMP.describing(TODAY + timedelta(days=1)))
+    assert refusal.value.field == "occurred_on"
     assert child.aid == {}
