@@ -26,6 +26,17 @@ def create_tenant(code: str, name: str, district_code: str, district_name: str, 
     return ctx.directory.create_tenant(code, name, district_code, district_name, TenantSettings())
 
 
+def visible_tenants(*, ctx: Context) -> list[Any]:
+    """The tenants the caller may address: every one for a platform admin, its district's for a
+    regional user, its own for a tenant user."""
+    tenants = ctx.directory.tenants()
+    if ctx.role == "platform_admin":
+        return tenants
+    if ctx.role in REGIONAL_ROLES:
+        return [t for t in tenants if ctx.in_scope(t.code)]
+    return [t for t in tenants if t.code == ctx.tenant]
+
+
 def _own_tenant(ctx: Context, tenant: str) -> None:
     """Platform admins manage every tenant; a tenant admin only its own (others look absent)."""
     ctx.require("manage_tenant")

@@ -1,0 +1,144 @@
+"""The `shouwang` command line: demo, serve, worker, migrate, admin."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from infra.bootstrap import resolve_database_url
+    from infra.migrations import migrate_all
+    from infra.settings import load_settings
+
+    url, server = resolve_database_url(load_settings())
+    try:
+        ran = migrate_all(url)
+    finally:
+        if server is not None:
+            server.stop()
+    changed = {scope: n for scope, n in ran.items() if n}
+    print(f"migrated: {changed}" if changed else f"up to date ({len(ran) - 1} tenants)")
+    return 0
+
+
+def _admin_create(args: argparse.Namespace) -> int:
+    from infra.bootstrap import connect
+
+    password = os.environ.get("SHOUWANG_PASSWORD") or (
+        getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n"))
+    if len(password) < 8:
+        print("password must be at least 8 characters", file=sys.stderr)
+        return 2
+    infra = connect()
+    try:
+        user = infra.directory.create_user(username=args.username, password=password, display_name=args.username,
+                                           role=args.role, tenant=None, scope_unit=None)
+    finally:
+        infra.close()
+    print(f"created {user.role} {user.username} ({user.id})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.data_dir:
+        os.environ["SHOUWANG_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    from infra.bootstrap import connect
+    from services.demo import PASSWORD, load_demo
+
+    started = time.monotonic()
+    infra = connect()
+    try:
+        logins = load_demo(infra)
+        print(f"demo data ready in {time.monotonic() - started:.1f} s (database: {infra.database_url})")
+        print(f"\n  open http://127.0.0.1:{args.port}/\n\n  logins (password for all: {PASSWORD}):")
+        for login in logins:
+            print(f"    {login.role:<17} {login.username:<22} scope {login.scope}")
+        print()
+        return _serve_with_workers(infra, "127.0.0.1", args.port)
+    finally:
+        infra.close()
+
+
+def _serve_with_workers(infra: object, host: str, port: int) -> int:
+    try:
+        from services.api.server import run
+    except ImportError:
+        print("the HTTP API is not part of this build; the database stays up until Ctrl-C")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    run(infra, host=host, port=port, with_workers=True)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from infra.bootstrap import connect
+    from services.api.server import run
+
+    infra = connect()
+    try:
+        run(infra, host=args.host, port=args.port, with_workers=args.with_workers)
+    finally:
+        infra.close()
+    return 0
+
+
+def _worker(_: argparse.Namespace) -> int:
+    from infra.bootstrap import connect
+    from infra.projection_runner import run_forever
+
+    infra = connect()
+    stop = threading.Event()
+    try:
+        run_forever(infra, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        infra.close()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's grammar."""
+    top = argparse.ArgumentParser(prog="shouwang", description="守望: case platform for left-behind children")
+    commands = top.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="embedded database, demo district, API, UI and workers")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default=None)
+    demo.set_defaults(run=_demo)
+    serve = commands.add_parser("serve", help="the API and UI against DATABASE_URL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--with-workers", action="store_true")
+    serve.set_defaults(run=_serve)
+    commands.add_parser("worker", help="projections and notifications").set_defaults(run=_worker)
+    commands.add_parser("migrate", help="create or upgrade every schema; safe to run twice").set_defaults(
+        run=_migrate)
+    admin = commands.add_parser("admin", help="platform administration")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_commands.add_parser("create", help="create a platform user")
+    create.add_argument("username")
+    create.add_argument("--role", default="platform_admin", choices=["platform_admin"])
+    create.set_defaults(run=_admin_create)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `shouwang` console script."""
+    args = parser().parse_args(argv)
+    # A terminated process still runs its `finally` blocks (stopping an embedded database cleanly).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
