@@ -132,6 +132,58 @@ def tenant_steps(schema: str) -> list[str]:
         END
         $body$;
         """,
+        # 3: projection tracking, and the child register (one row per child) with what it derives from.
+        # `grid` sorts bytewise (COLLATE "C") so a unit's subtree is one index range. The register
+        # keeps a blind index of the ID number, never the number itself.
+        f"""
+        CREATE TABLE IF NOT EXISTS {schema}.projection_tracking (
+            projection text PRIMARY KEY,
+            position bigint NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS {schema}.child_register (
+            child_id uuid PRIMARY KEY,
+            grid text COLLATE "C" NOT NULL,
+            community text COLLATE "C" NOT NULL,
+            status text NOT NULL,
+            name text,
+            address text,
+            id_number_index bytea,
+            gender text NOT NULL,
+            birth_date date NOT NULL,
+            school text,
+            class_name text,
+            reason text NOT NULL,
+            helper_ids uuid[] NOT NULL DEFAULT '{{}}',
+            last_contact_on date,
+            registered_on date NOT NULL,
+            registered_position bigint NOT NULL,
+            erased boolean NOT NULL DEFAULT false,
+            version bigint NOT NULL,
+            position bigint NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS child_register_order_idx ON {schema}.child_register (registered_position);
+        CREATE INDEX IF NOT EXISTS child_register_grid_idx
+            ON {schema}.child_register (grid, status, registered_position);
+        CREATE INDEX IF NOT EXISTS child_register_community_idx
+            ON {schema}.child_register (community, status, registered_position);
+        CREATE INDEX IF NOT EXISTS child_register_id_index_idx ON {schema}.child_register (id_number_index)
+            WHERE id_number_index IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS child_register_helpers_idx ON {schema}.child_register USING gin (helper_ids);
+        CREATE TABLE IF NOT EXISTS {schema}.child_register_contacts (
+            visit_id uuid PRIMARY KEY,
+            child_id uuid NOT NULL,
+            occurred_on date NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS child_register_contacts_child_idx
+            ON {schema}.child_register_contacts (child_id, occurred_on);
+        CREATE TABLE IF NOT EXISTS {schema}.child_register_pairs (
+            pair_id uuid PRIMARY KEY,
+            child_id uuid NOT NULL,
+            helper_id uuid NOT NULL,
+            formed_position bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS child_register_pairs_child_idx ON {schema}.child_register_pairs (child_id);
+        """,
     ]
 
 

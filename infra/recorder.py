@@ -71,9 +71,10 @@ class TenantRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name="events")
         schema = Identifier(datastore.schema)
         self.channel_name = channel_name(datastore.schema)
+        # The arrays travel in binary (%b): psycopg dumps them about twice as fast as array literals.
         self._record = SQL(
-            "SELECT * FROM {}.record_events(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[],"
-            " %s::uuid[], %s::bytea[], %s::uuid[], %s::uuid, %s::text, %s::bytea, %s::int, %s::uuid, %s::bigint)"
+            "SELECT * FROM {}.record_events(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[],"
+            " %b::uuid[], %b::bytea[], %b::uuid[], %s::uuid, %s::text, %s::bytea, %s::int, %s::uuid, %s::bigint)"
         ).format(schema)
         self._select = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.subject_id, k.wrapped_key"
@@ -142,6 +143,18 @@ class TenantRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_key, [subject_id], prepare=True)
             row = curs.fetchone()
             return bytes(row["wrapped_key"]) if row else None
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_sealed_notifications(self, after: int, limit: int) -> list[tuple[int, SealedStoredEvent]]:
+        """Up to `limit` events after log position `after`, in log order, each with its subject's key."""
+        statement = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, e.subject_id,"
+            " k.wrapped_key FROM {0}.events e LEFT JOIN {0}.subject_keys k ON k.subject_id = e.subject_id"
+            " WHERE e.notification_id > %s ORDER BY e.notification_id LIMIT %s"
+        ).format(Identifier(self.datastore.schema))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [after, limit], prepare=True)
+            return [(row["notification_id"], _sealed(row)) for row in curs.fetchall()]
 
 
 def _sealed(row: dict[str, Any]) -> SealedStoredEvent:

@@ -18,7 +18,7 @@ def child_details(grid: str, **overrides: Any) -> ChildDetails:
     gender = overrides.pop("gender", "F")
     n = next(_sequence)
     values: dict[str, Any] = dict(
-        name=f"王小花{n}", gender=gender, birth_date=birth, grid=grid, reason="both_parents_away",
+        name=f"王小花{n:05d}", gender=gender, birth_date=birth, grid=grid, reason="both_parents_away",
         id_number=make_id_number("150902", birth, n % 500, gender),
         school="集宁区第一小学", class_name="三年级二班", address=f"白沙关村{n}号",
         guardian=Guardian(name="李桂兰", relation="paternal_grandparent", phone=f"139{n:08d}", birth_year=1958,

@@ -1,0 +1,284 @@
+"""Keeps every tenant's read models current: one process, a fixed number of threads and connections.
+
+One LISTEN connection hears every served tenant's `t_<code>_events` channel; a periodic sweep
+catches missed notifications and new tenants. A fixed pool of worker threads takes woken tenants
+(never one tenant in two threads at once) and, per projection, reads the events after the tracked
+position in batches, applies them and moves the tracking position in the same transaction, with
+the tracking row locked: a batch commits exactly once, and a crash resumes where the last commit left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import zlib
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from time import monotonic
+from typing import Any
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from infra import register_rows
+from infra.bootstrap import Infrastructure
+from infra.migrations import schema_for
+from infra.read_models import id_number_index
+from infra.recorder import channel_name
+from projections import child_register
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """A projection as the runner drives it: its events, its row writer, and how to empty it."""
+
+    name: str
+    topics: frozenset[str]
+    apply: Callable[[Any, int, Any], None]
+    rows: Callable[[psycopg.Connection[Any], str, Callable[[str], bytes]], Any]
+    reset: Callable[[psycopg.Connection[Any], str], None]
+
+
+CHILD_REGISTER = ProjectionSpec(child_register.NAME, child_register.TOPICS, child_register.apply,
+                                register_rows.RegisterTable, register_rows.reset)
+PROJECTIONS: tuple[ProjectionSpec, ...] = (CHILD_REGISTER,)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    workers: int = 4
+    sweep_seconds: float = 10.0
+    batch: int = BATCH
+    shard: tuple[int, int] = (0, 1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> RunnerSettings:
+        """SHOUWANG_PROJECTION_WORKERS, SHOUWANG_PROJECTION_SWEEP_SECONDS, SHOUWANG_SHARD=i/n."""
+        return cls(workers=int(environ.get("SHOUWANG_PROJECTION_WORKERS", "4")),
+                   sweep_seconds=float(environ.get("SHOUWANG_PROJECTION_SWEEP_SECONDS", "10")),
+                   shard=parse_shard(environ.get("SHOUWANG_SHARD", "0/1")))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`i/n`: this process serves the tenants whose stable hash modulo n is i."""
+    index, _, count = text.partition("/")
+    i, n = int(index), int(count)
+    if not 0 <= i < n:
+        raise ValueError(f"SHOUWANG_SHARD must be i/n with 0 <= i < n, not {text!r}")
+    return i, n
+
+
+def serves(tenant: str, shard: tuple[int, int]) -> bool:
+    """Whether a shard serves a tenant (crc32: stable across processes and Python versions)."""
+    return zlib.crc32(tenant.encode()) % shard[1] == shard[0]
+
+
+def _peek(infra: Infrastructure, schema: str, projection: str) -> tuple[int, int]:
+    """The projection's tracked position and the tenant log's head."""
+    with infra.datastore.get_connection() as conn:
+        row = conn.execute(SQL(
+            "SELECT coalesce((SELECT position FROM {0}.projection_tracking WHERE projection = %s), 0) AS position,"
+            " coalesce((SELECT max(notification_id) FROM {0}.events), 0) AS head").format(Identifier(schema)),
+            [projection]).fetchone()
+    return row["position"], row["head"]
+
+
+def _locked_position(conn: psycopg.Connection[Any], schema: str, projection: str) -> int:
+    """The tracked position, with its row locked until the transaction ends."""
+    conn.execute(SQL("INSERT INTO {}.projection_tracking (projection, position) VALUES (%s, 0)"
+                     " ON CONFLICT (projection) DO NOTHING").format(Identifier(schema)), [projection])
+    return conn.execute(SQL("SELECT position FROM {}.projection_tracking WHERE projection = %s FOR UPDATE")
+                        .format(Identifier(schema)), [projection]).fetchone()["position"]
+
+
+def _apply_batch(infra: Infrastructure, tenant: str, conn: psycopg.Connection[Any], spec: ProjectionSpec,
+                 events: Sequence[tuple[int, Any]], to_position: int) -> None:
+    """Write a batch's row changes and its new tracking position on `conn` (inside its transaction)."""
+    schema = schema_for(tenant)
+    rows = spec.rows(conn, schema, partial(id_number_index, infra.wrapper, tenant))
+    with conn.pipeline():
+        for position, event in events:
+            spec.apply(event, position, rows)
+        conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
+                     .format(Identifier(schema)), [to_position, spec.name])
+
+
+def _read(infra: Infrastructure, tenant: str, spec: ProjectionSpec, after: int, limit: int
+          ) -> tuple[list[tuple[int, Any]], int]:
+    """The events of a batch this projection takes, decrypted, and the position the batch ends at."""
+    case_log = infra.logs[tenant]
+    stored = case_log.recorder.select_sealed_notifications(after, limit)
+    # Skip other events before decoding them: no decryption for what the projection ignores.
+    events = [(n, case_log.mapper.to_domain_event(s)) for n, s in stored if s.topic in spec.topics]
+    return events, stored[-1][0] if stored else after
+
+
+def _step(infra: Infrastructure, tenant: str, spec: ProjectionSpec, position: int, batch: int) -> None:
+    """Process one batch after `position`; do nothing if another process moved the position meanwhile."""
+    events, to_position = _read(infra, tenant, spec, position, batch)
+    if to_position == position:
+        return
+    with infra.datastore.get_connection() as conn, conn.transaction():
+        if _locked_position(conn, schema_for(tenant), spec.name) != position:
+            return  # someone else committed this batch: it must not count twice
+        _apply_batch(infra, tenant, conn, spec, events, to_position)
+
+
+def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
+            batch: int = BATCH, max_batches: int | None = None) -> tuple[int, bool]:
+    """Process up to `max_batches` batches per projection; return the lowest position reached, and if more remain."""
+    schema = schema_for(tenant)
+    reached, more = None, False
+    for spec in projections:
+        done = 0
+        position, head = _peek(infra, schema, spec.name)
+        while position < head and (max_batches is None or done < max_batches):
+            _step(infra, tenant, spec, position, batch)
+            done += 1
+            position, head = _peek(infra, schema, spec.name)
+        more = more or position < head
+        reached = position if reached is None else min(reached, position)
+    return reached or 0, more
+
+
+def catch_up(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
+             batch: int = BATCH) -> int:
+    """Process everything recorded so far for a tenant, now; return the position its read models reached."""
+    return advance(infra, tenant, projections=projections, batch=batch)[0]
+
+
+def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
+            batch: int = BATCH) -> int:
+    """Empty a tenant's read models and replay its log from 0 in one transaction; readers see old rows until then."""
+    schema = schema_for(tenant)
+    reached: list[int] = []
+    with infra.datastore.get_connection() as conn, conn.transaction():
+        for spec in projections:
+            _locked_position(conn, schema, spec.name)  # runners wait for the rebuild, then see it done
+            spec.reset(conn, schema)
+            position = 0
+            while True:
+                events, to_position = _read(infra, tenant, spec, position, batch)
+                if to_position == position:
+                    break
+                _apply_batch(infra, tenant, conn, spec, events, to_position)
+                position = to_position
+            reached.append(position)
+    return min(reached, default=0)
+
+
+class _Queue:
+    """Woken tenants, each queued at most once and never handed to two workers at once."""
+
+    def __init__(self) -> None:
+        self._ready: deque[str] = deque()
+        self._queued: set[str] = set()
+        self._busy: set[str] = set()
+        self._again: set[str] = set()
+        self._cond = threading.Condition()
+
+    def wake(self, tenant: str) -> None:
+        with self._cond:
+            if tenant in self._busy:
+                self._again.add(tenant)  # woken while being processed: go round once more after
+            elif tenant not in self._queued:
+                self._queued.add(tenant)
+                self._ready.append(tenant)
+                self._cond.notify()
+
+    def take(self, timeout: float) -> str | None:
+        with self._cond:
+            if not self._ready and not self._cond.wait_for(lambda: bool(self._ready), timeout):
+                return None
+            tenant = self._ready.popleft()
+            self._queued.discard(tenant)
+            self._busy.add(tenant)
+            return tenant
+
+    def done(self, tenant: str, *, again: bool = False) -> None:
+        with self._cond:
+            self._busy.discard(tenant)
+            if again or tenant in self._again:
+                self._again.discard(tenant)
+                self.wake(tenant)
+
+
+class Runner:
+    """The projection process: one listener (the calling thread) and `settings.workers` worker threads."""
+
+    TICK = 0.5  # how soon the threads notice a stop
+
+    def __init__(self, infra: Infrastructure, settings: RunnerSettings,
+                 projections: Sequence[ProjectionSpec] = PROJECTIONS) -> None:
+        self._infra = infra
+        self._settings = settings
+        self._projections = projections
+        self._queue = _Queue()
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set."""
+        halt = threading.Event()
+        workers = [threading.Thread(target=self._work, args=(stop, halt), name=f"projection-worker-{i}", daemon=True)
+                   for i in range(self._settings.workers)]
+        for worker in workers:
+            worker.start()
+        try:
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(self._infra.database_url, autocommit=True,
+                                         application_name="shouwang-projections") as conn:
+                        self._listen(conn, stop)
+                except psycopg.OperationalError:
+                    log.exception("projection listener lost its connection; reconnecting")
+                    stop.wait(1.0)
+        finally:
+            halt.set()
+            for worker in workers:
+                worker.join()
+
+    def _listen(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
+        channels: dict[str, str] = {}
+        next_sweep = 0.0
+        while not stop.is_set():
+            if monotonic() >= next_sweep:
+                tenants = [code for (code,) in conn.execute("SELECT code FROM platform.tenants").fetchall()
+                           if serves(code, self._settings.shard)]
+                new = [t for t in tenants if channel_name(schema_for(t)) not in channels]
+                for start in range(0, len(new), 500):
+                    conn.execute("; ".join(f"LISTEN {channel_name(schema_for(t))}" for t in new[start:start + 500]))
+                channels.update((channel_name(schema_for(t)), t) for t in new)
+                # Listening before waking: nothing recorded after this sweep can be missed.
+                for tenant in tenants:
+                    self._queue.wake(tenant)
+                next_sweep = monotonic() + self._settings.sweep_seconds
+            for note in conn.notifies(timeout=min(self.TICK, max(0.0, next_sweep - monotonic()))):
+                tenant = channels.get(note.channel)
+                if tenant is not None:
+                    self._queue.wake(tenant)
+
+    def _work(self, stop: threading.Event, halt: threading.Event) -> None:
+        while not (stop.is_set() or halt.is_set()):
+            tenant = self._queue.take(self.TICK)
+            if tenant is None:
+                continue
+            more = False
+            try:
+                # A few batches at a time, then back of the queue: one big backlog cannot starve the rest.
+                _, more = advance(self._infra, tenant, projections=self._projections, batch=self._settings.batch,
+                                  max_batches=4)
+            except Exception:
+                log.exception("projections of tenant %s failed; retried at the next sweep", tenant)
+            finally:
+                self._queue.done(tenant, again=more)
+
+
+def run_forever(infra: Infrastructure, stop_event: threading.Event, settings: RunnerSettings | None = None,
+                projections: Sequence[ProjectionSpec] = PROJECTIONS) -> None:
+    """Keep every served tenant's read models current until `stop_event` is set (blocks the caller)."""
+    Runner(infra, settings or RunnerSettings.from_env(), projections).run(stop_event)
