@@ -30,6 +30,8 @@ MAY: dict[str, frozenset[str]] = {
     "hold_activity": _CASE_WORKERS,
     "read_child": _CASE_WORKERS | {"helper", "auditor", "platform_admin", "district_officer"},
     "read_history": _CASE_WORKERS | {"auditor"},
+    "audit": frozenset({"auditor", "tenant_admin"}),
+    "export_tenant": frozenset({"tenant_admin"}),
     "manage_platform": frozenset({"platform_admin"}),
     "manage_tenant": frozenset({"platform_admin", "tenant_admin"}),
 }

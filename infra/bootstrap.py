@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
+from infra.audit import signing_key
 from infra.caselog import CaseLogs
 from infra.crypto import KeyWrapper
 from infra.directory import Directory
@@ -68,6 +69,6 @@ def connect(settings: Settings | None = None, *, migrate: bool = True) -> Infras
     wrapper = KeyWrapper(settings.master_key)
     return Infrastructure(
         settings=settings, database_url=url, datastore=datastore,
-        logs=CaseLogs(datastore, wrapper, maxsize=settings.tenant_cache_size),
+        logs=CaseLogs(datastore, wrapper, signing_key(settings.master_key), maxsize=settings.tenant_cache_size),
         directory=Directory(datastore), wrapper=wrapper, embedded=embedded,
     )

@@ -21,8 +21,12 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 
 from domain.errors import Conflict, NotFound, RuleViolation
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from infra import audit
+from infra.bundle import export_bundle
 from infra.crypto import KeyWrapper
-from infra.mapper import KeyCache, SealingMapper, SubjectErased
+from infra.mapper import KeyCache, SealedStoredEvent, SealingMapper, SubjectErased
 from infra.migrations import schema_for
 from infra.recorder import Claim, SchemaView, TenantRecorder, find_claim
 
@@ -41,8 +45,10 @@ class CaseLog(Application[UUID]):
 
     name = "caselog"
 
-    def __init__(self, tenant: str, shared: PostgresDatastore, wrapper: KeyWrapper, keys: KeyCache) -> None:
+    def __init__(self, tenant: str, shared: PostgresDatastore, wrapper: KeyWrapper, keys: KeyCache,
+                 anchor_key: Ed25519PrivateKey) -> None:
         self.tenant = tenant
+        self._anchor_key = anchor_key
         self._view = SchemaView(shared, schema_for(tenant))
         self._wrapper = wrapper
         self._keys = keys
@@ -94,16 +100,47 @@ class CaseLog(Application[UUID]):
 
     def about(self, subject_id: UUID) -> list[dict[str, Any]]:
         """Every event about a subject, across its streams, in tenant log order."""
-        entries = []
-        for position, recorded_at, stored in self.recorder.select_subject_events(subject_id):
-            event = self.mapper.to_domain_event(stored)
-            data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
-            entries.append({
-                "position": position, "version": event.originator_version, "stream": event.originator_id,
-                "type": get_topic(type(event)), "occurred_on": event.occurred_on, "recorded_at": recorded_at,
-                "actor": event.actor, "unit": event.unit, "data": data,
-            })
-        return entries
+        return [self._entry(position, recorded_at, stored, chain_hash)
+                for position, recorded_at, stored, chain_hash in self.recorder.select_subject_events(subject_id)]
+
+    def _entry(self, position: int, recorded_at: datetime, stored: Any, chain_hash: bytes | None) -> dict[str, Any]:
+        event = self.mapper.to_domain_event(stored)
+        return {
+            "position": position, "version": event.originator_version, "stream": event.originator_id,
+            "type": get_topic(type(event)), "occurred_on": event.occurred_on, "recorded_at": recorded_at,
+            "actor": event.actor, "unit": event.unit, "hash": chain_hash.hex() if chain_hash else None,
+            "data": {k: v for k, v in vars(event).items() if k not in _ENVELOPE},
+        }
+
+    def record_access(self, user_id: UUID, role: str, child_id: UUID, via: str) -> None:
+        """Note a read of a child's personal data in the tenant's append-only access log."""
+        audit.record_access(self._view, self.tenant, user_id, role, child_id, via)
+
+    def access_log(self, child_id: UUID | None) -> list[dict[str, Any]]:
+        return audit.access_log(self._view, self.tenant, child_id)
+
+    def verify(self) -> dict[str, Any]:
+        """Recompute this tenant's hash chain and check its signed anchors."""
+        return audit.verify(self._view, self.tenant, audit.public_key_bytes(self._anchor_key))
+
+    def anchor(self) -> dict[str, Any] | None:
+        """Sign the chain's head now."""
+        return audit.anchor(self._view, self.tenant, self._anchor_key)
+
+    def export(self, child_id: UUID | None) -> dict[str, Any]:
+        """An audit bundle of one child's events (or the whole log) that verifies offline."""
+        wrapped: dict[UUID, bytes | None] = {}
+
+        def describe(row: dict[str, Any]) -> dict[str, Any]:
+            subject = row["subject_id"]
+            if subject is not None and subject not in wrapped:
+                wrapped[subject] = self.recorder.fetch_wrapped_key(subject)
+            stored = SealedStoredEvent(row["originator_id"], row["originator_version"], row["topic"],
+                                       bytes(row["state"]), subject, wrapped.get(subject))
+            entry = self._entry(row["notification_id"], row["recorded_at"], stored, bytes(row["hash"]))
+            return {k: entry[k] for k in ("type", "occurred_on", "actor", "unit", "data")}
+
+        return export_bundle(self._view, self.tenant, self._anchor_key, child_id=child_id, describe=describe)
 
     def claimed(self, user_id: UUID, key: str) -> dict[str, Any] | None:
         """The answer recorded under an idempotency key: request_hash, status, result_id, result_version, position."""
@@ -150,9 +187,11 @@ _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "orig
 class CaseLogs:
     """The case logs of all tenants: created on first use, least recently used evicted."""
 
-    def __init__(self, shared: PostgresDatastore, wrapper: KeyWrapper, *, maxsize: int = 256) -> None:
+    def __init__(self, shared: PostgresDatastore, wrapper: KeyWrapper, anchor_key: Ed25519PrivateKey, *,
+                 maxsize: int = 256) -> None:
         self._shared = shared
         self._wrapper = wrapper
+        self._anchor_key = anchor_key
         self._keys = KeyCache()
         self._logs: OrderedDict[str, CaseLog] = OrderedDict()
         self._maxsize = maxsize
@@ -162,7 +201,8 @@ class CaseLogs:
         with self._lock:
             log = self._logs.get(tenant)
             if log is None:
-                log = self._logs[tenant] = CaseLog(tenant, self._shared, self._wrapper, self._keys)
+                log = self._logs[tenant] = CaseLog(tenant, self._shared, self._wrapper, self._keys,
+                                                   self._anchor_key)
             self._logs.move_to_end(tenant)
             while len(self._logs) > self._maxsize:
                 self._logs.popitem(last=False)

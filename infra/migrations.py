@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from infra.chain import chain_step_sql
+
 PLATFORM_STEPS: list[str] = [
     # 1: tenants, the unit tree, users, settings.
     """
@@ -43,6 +45,18 @@ PLATFORM_STEPS: list[str] = [
         scope_unit text REFERENCES platform.units (code),
         helper_id uuid,
         created_at timestamptz NOT NULL DEFAULT now()
+    );
+    """,
+    # 2: signed anchors of each tenant's chain head, kept outside the tenant's schema.
+    """
+    CREATE TABLE IF NOT EXISTS platform.anchors (
+        tenant text NOT NULL REFERENCES platform.tenants (code),
+        position bigint NOT NULL,
+        hash bytea NOT NULL,
+        signed_at_us bigint NOT NULL,
+        signature bytea NOT NULL,
+        public_key bytea NOT NULL,
+        PRIMARY KEY (tenant, position, signed_at_us)
     );
     """,
 ]
@@ -183,6 +197,23 @@ def tenant_steps(schema: str) -> list[str]:
             formed_position bigint NOT NULL
         );
         CREATE INDEX IF NOT EXISTS child_register_pairs_child_idx ON {schema}.child_register_pairs (child_id);
+        """,
+        # 4: the hash chain (a trigger computes each row's digest and hash) and append-only events.
+        chain_step_sql(schema),
+        # 5: who read which child's personal data, when, through what; append-only too.
+        f"""
+        CREATE TABLE IF NOT EXISTS {schema}.access_log (
+            id bigserial PRIMARY KEY,
+            at timestamptz NOT NULL DEFAULT now(),
+            user_id uuid NOT NULL,
+            role text NOT NULL,
+            child_id uuid NOT NULL,
+            via text NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_log_child_idx ON {schema}.access_log (child_id, id);
+        DROP TRIGGER IF EXISTS refuse_change ON {schema}.access_log;
+        CREATE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.access_log
+            FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_change();
         """,
     ]
 

@@ -16,7 +16,6 @@ from uuid import UUID
 
 from eventsourcing.persistence import (
     InterfaceError,
-    Notification,
     OperationalError,
     StoredEvent,
 )
@@ -117,16 +116,17 @@ class TenantRecorder(PostgresApplicationRecorder):
             curs.execute(statement, params, prepare=True)
             return [_sealed(row) for row in curs.fetchall()]
 
-    def select_subject_events(self, subject_id: UUID) -> list[tuple[Notification, Any]]:
-        """Every event about one subject (its own stream and the streams about it), in log order."""
+    def select_subject_events(self, subject_id: UUID) -> list[tuple[int, Any, SealedStoredEvent, bytes | None]]:
+        """(position, recorded_at, event, chain hash) of every event about one subject, in log order."""
         statement = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, e.subject_id,"
-            " e.recorded_at, k.wrapped_key FROM {0}.events e LEFT JOIN {0}.subject_keys k"
+            " e.recorded_at, e.hash, k.wrapped_key FROM {0}.events e LEFT JOIN {0}.subject_keys k"
             " ON k.subject_id = e.subject_id WHERE e.subject_id = %s ORDER BY e.notification_id"
         ).format(Identifier(self.datastore.schema))
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, [subject_id], prepare=True)
-            return [(row["notification_id"], row["recorded_at"], _sealed(row)) for row in curs.fetchall()]
+            return [(row["notification_id"], row["recorded_at"], _sealed(row),
+                     bytes(row["hash"]) if row["hash"] is not None else None) for row in curs.fetchall()]
 
     def version_recorded_by(self, originator_id: UUID, moment: Any) -> int | None:
         """The stream's version as it stood at `moment` (recording time), or None before it existed."""

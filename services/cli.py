@@ -107,6 +107,56 @@ def _worker(_: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from infra.bootstrap import connect
+
+    infra = connect()
+    try:
+        if infra.directory.tenant(args.tenant) is None:
+            print(f"no tenant {args.tenant}", file=sys.stderr)
+            return 2
+        report = infra.logs[args.tenant].verify()
+    finally:
+        infra.close()
+    return _report(report, f"tenant {args.tenant}: {report['events_checked']} events, head {report['head_position']}")
+
+
+def _audit_verify_bundle(args: argparse.Namespace) -> int:
+    import json
+
+    from infra.bundle import verify_bundle
+
+    bundle = json.loads(Path(args.file).read_bytes())
+    pinned = bytes.fromhex(args.public_key) if args.public_key else None
+    report = verify_bundle(bundle, public_key=pinned)
+    return _report(report, f"{report.get('events', 0)} events in {report.get('links', 0)} links,"
+                           f" signed by key {report.get('public_key', '?')[:16]}...")
+
+
+def _report(report: dict, summary: str) -> int:
+    if report["ok"]:
+        print(f"intact: {summary}")
+        return 0
+    print(f"NOT intact: first bad position {report['first_bad_position']} ({summary})")
+    for problem in report.get("problems", []):
+        print(f"  {problem}")
+    return 1
+
+
+def _audit_anchor(_: argparse.Namespace) -> int:
+    from infra.audit import anchor_all, signing_key
+    from infra.bootstrap import connect
+
+    infra = connect()
+    try:
+        count = anchor_all(infra.datastore, [t.code for t in infra.directory.tenants()],
+                           signing_key(infra.settings.master_key))
+    finally:
+        infra.close()
+    print(f"anchored {count} tenant chain heads")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's grammar."""
     top = argparse.ArgumentParser(prog="shouwang", description="守望: case platform for left-behind children")
@@ -129,6 +179,16 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--role", default="platform_admin", choices=["platform_admin"])
     create.set_defaults(run=_admin_create)
+    audit = commands.add_parser("audit", help="verify hash chains and audit bundles")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="recompute a tenant's chain; exit 1 at the first bad position")
+    verify.add_argument("--tenant", required=True)
+    verify.set_defaults(run=_audit_verify)
+    verify_bundle = audit_commands.add_parser("verify-bundle", help="check an exported bundle offline")
+    verify_bundle.add_argument("file")
+    verify_bundle.add_argument("--public-key", help="the platform's published key (hex) to pin")
+    verify_bundle.set_defaults(run=_audit_verify_bundle)
+    audit_commands.add_parser("anchor", help="sign every tenant's chain head now").set_defaults(run=_audit_anchor)
     return top
 
 

@@ -33,6 +33,7 @@ class Context:
     directory: DirectoryPort
     log: CaseLogPort | None = None
     helper_id: UUID | None = None
+    via: str = "app"  # the endpoint or command the request came through, for the access log
 
     @property
     def today(self) -> date:

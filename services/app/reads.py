@@ -29,7 +29,14 @@ def child_file(child_id: UUID, *, ctx: Context, version: int | None = None,
         if version is None:
             raise NotFound("not found")
     child = load_child(ctx, child_id, version=version)
+    _note_access(ctx, child_id)
     return shown_to(ctx.role, file_of(child))
+
+
+def _note_access(ctx: Context, child_id: UUID) -> None:
+    """Every read that shows personal data is itself recorded: who, which child, through what."""
+    if personal_view(ctx.role) != "none":
+        ctx.case_log.record_access(ctx.actor, ctx.role, child_id, ctx.via)
 
 
 def file_of(child: Child) -> dict[str, Any]:
@@ -67,4 +74,5 @@ def child_history(child_id: UUID, *, ctx: Context) -> list[dict[str, Any]]:
     """Every event about the child (its file, pairs, concerns), in tenant log order."""
     ctx.require("read_history")
     load_child(ctx, child_id)
+    _note_access(ctx, child_id)
     return ctx.case_log.about(child_id)
