@@ -20,6 +20,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.chain import GENESIS, anchor_message, digest, link, micros
@@ -27,6 +28,8 @@ from infra.migrations import schema_for
 
 _ROWS = ("SELECT notification_id, originator_id, originator_version, topic, state, subject_id, recorded_at,"
          " digest, hash FROM {}.events WHERE notification_id > %s ORDER BY notification_id")
+_CHAIN = ("SELECT notification_id, originator_id, originator_version, topic, state, subject_id, recorded_at, hash"
+          " FROM {}.events WHERE notification_id > %s ORDER BY notification_id")
 
 
 def signing_key(master_key: bytes) -> Ed25519PrivateKey:
@@ -53,6 +56,23 @@ def _rows(datastore: PostgresDatastore, tenant: str, after: int = 0, batch: int 
         after = rows[-1]["notification_id"]
 
 
+def _chain_rows(datastore: PostgresDatastore, tenant: str, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """What verify needs of every row, in log order: `_rows` without the stored digest, as tuples in binary.
+
+    Binary results and tuple rows skip the hex decoding of bytea, the parsing of UUID and timestamp
+    text and the building of a dict per row: about a third of verify's time over a million rows.
+    """
+    query = SQL(_CHAIN + " LIMIT %s").format(Identifier(schema_for(tenant)))
+    after = 0
+    while True:
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row, binary=True) as cursor:
+            rows = cursor.execute(query, [after, batch]).fetchall()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1][0]
+
+
 def row_digest(row: dict[str, Any]) -> bytes:
     return digest(row["notification_id"], row["originator_id"], row["originator_version"], row["topic"],
                   bytes(row["state"]), row["subject_id"], micros(row["recorded_at"]))
@@ -70,10 +90,11 @@ def verify(datastore: PostgresDatastore, tenant: str, public_key: bytes) -> dict
     previous, checked, head, first_bad = GENESIS, 0, 0, None
     recomputed: dict[int, bytes] = {}
     wanted = {a["position"] for a in anchors(datastore, tenant)}
-    for row in _rows(datastore, tenant):
-        previous = link(previous, row_digest(row))
-        checked, head = checked + 1, row["notification_id"]
-        if first_bad is None and (row["hash"] is None or bytes(row["hash"]) != previous):
+    for head, originator_id, version, topic, state, subject_id, recorded_at, stored in _chain_rows(datastore, tenant):
+        previous = link(previous, digest(head, originator_id, version, topic, bytes(state), subject_id,
+                                         micros(recorded_at)))
+        checked += 1
+        if first_bad is None and (stored is None or bytes(stored) != previous):
             first_bad = head
         if head in wanted:
             recomputed[head] = previous

@@ -8,7 +8,7 @@ serving 1,000 tenants costs the same pool as one serving one.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from threading import Lock
 from typing import Any, TypeVar
@@ -67,7 +67,7 @@ class CaseLog(Application[UUID]):
     def load(self, kind: type[A], aggregate_id: UUID, *, version: int | None = None) -> A:
         """The aggregate as it stands (or stood at `version`); NotFound if absent or of another kind."""
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate = self.repository.get(aggregate_id, version=version, projector_func=_fold)
         except AggregateNotFoundError:
             raise NotFound(f"{kind.__name__} {aggregate_id} not found") from None
         if not isinstance(aggregate, kind) or (version is not None and aggregate.version != version):
@@ -178,6 +178,13 @@ class ClaimingLog:
         first = aggregates[0]
         claim = Claim(*self._claim, result_id or first.id, first.version)
         return self._log.record(*aggregates, forget_subjects=forget_subjects, claim=claim)
+
+
+def _fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's fold without its per-event `isinstance(..., Protocol)` assert (~20 µs an event)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor",

@@ -119,6 +119,7 @@ class SealingMapper(Mapper[UUID]):
         self._wrapper = wrapper
         self._keys = keys
         self._fetch_wrapped_key = fetch_wrapped_key
+        self._unwrapped: dict[bytes, bytes] = {}
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> SealedStoredEvent:
         cls = type(domain_event)
@@ -161,13 +162,24 @@ class SealingMapper(Mapper[UUID]):
         self._keys.put(self.tenant, subject, key)
         return key
 
+    def _unwrap(self, subject: UUID, wrapped: bytes) -> bytes:
+        # Keyed by the wrapped bytes just read from the database: once the key row is deleted,
+        # no read brings those bytes back, so this cache cannot outlive a forget.
+        key = self._unwrapped.get(wrapped)
+        if key is None:
+            key = self._wrapper.unwrap(self.tenant, subject, wrapped)
+            if len(self._unwrapped) >= 4096:
+                self._unwrapped.clear()
+            self._unwrapped[wrapped] = key
+        return key
+
     def to_domain_event(self, stored_event: StoredEvent | SealedStoredEvent) -> DomainEventProtocol[UUID]:
         cls = resolve_topic(stored_event.topic)
         state: dict[str, Any] = self.transcoder.decode(stored_event.state)
         sealed = state.pop("_sealed", None)
         wrapped = getattr(stored_event, "wrapped_key", None)
         if sealed is not None and wrapped is not None:
-            data_key = self._wrapper.unwrap(self.tenant, stored_event.subject_id, wrapped)
+            data_key = self._unwrap(stored_event.subject_id, wrapped)
             personal = self.transcoder.decode(
                 decrypt(data_key, sealed, _aad(stored_event.originator_id, stored_event.originator_version)))
             for path, value in personal.items():

@@ -75,10 +75,11 @@ class TenantRecorder(PostgresApplicationRecorder):
             "SELECT * FROM {}.record_events(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[],"
             " %b::uuid[], %b::bytea[], %b::uuid[], %s::uuid, %s::text, %s::bytea, %s::int, %s::uuid, %s::bigint)"
         ).format(schema)
+        # A scalar subquery per row: an index probe, where a join lets the planner scan every key.
         self._select = SQL(
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.subject_id, k.wrapped_key"
-            " FROM {0}.events e LEFT JOIN {0}.subject_keys k ON k.subject_id = e.subject_id"
-            " WHERE e.originator_id = %s"
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.subject_id,"
+            " (SELECT k.wrapped_key FROM {0}.subject_keys k WHERE k.subject_id = e.subject_id) AS wrapped_key"
+            " FROM {0}.events e WHERE e.originator_id = %s"
         ).format(schema)
         self._select_key = SQL("SELECT wrapped_key FROM {}.subject_keys WHERE subject_id = %s").format(schema)
 
