@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +24,7 @@ NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """The PostgreSQL server the tests use: DATABASE_URL when set, else an embedded one."""
     given = os.environ.get("DATABASE_URL")
     if given:
@@ -30,11 +32,16 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from infra.embedded import EmbeddedPostgres
 
-    server = EmbeddedPostgres(Path(os.environ.get("SHOUWANG_TEST_PG_DIR") or tmp_path_factory.mktemp("pg")))
+    # Not under pytest's own temp tree: every pytest session on the machine resets that tree's
+    # permissions to owner-only, and the server runs as another OS user when we are root.
+    data_dir = Path(os.environ.get("SHOUWANG_TEST_PG_DIR") or tempfile.mkdtemp(prefix="shouwang-test-pg-"))
+    server = EmbeddedPostgres(data_dir)
     try:
         yield server.start()
     finally:
         server.stop()
+        if "SHOUWANG_TEST_PG_DIR" not in os.environ:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
