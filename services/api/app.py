@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Router, get
-from litestar.response import Redirect
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -22,14 +21,10 @@ from services.api.idempotency import provide_expected_version, provide_retry_key
 from services.api.platform import PlatformController, TenantAdminController
 from services.api.register import RegisterController
 from services.api.security import current_context, jwt_auth, tenant_guard
+from services.web.routes import create_web_router
+from services.web.rendering import template_config
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-@get("/", include_in_schema=False)
-async def home() -> Redirect:
-    """Until the web pages exist, the front door is the interactive API documentation."""
-    return Redirect("/schema")
 
 
 def create_app(infra: Infrastructure) -> Litestar:
@@ -53,7 +48,7 @@ def create_app(infra: Infrastructure) -> Litestar:
     return Litestar(
         on_startup=[open_read_pool],
         on_shutdown=[close_read_pool],
-        route_handlers=[home, health, login, PlatformController, TenantAdminController, tenant_routes],
+        route_handlers=[create_web_router(), health, login, PlatformController, TenantAdminController, tenant_routes],
         dependencies={
             "ctx": Provide(current_context, sync_to_thread=False),
             "infra": Provide(lambda: infra, sync_to_thread=False),
@@ -62,6 +57,7 @@ def create_app(infra: Infrastructure) -> Litestar:
         state=State({"infra": infra}),
         on_app_init=[auth.on_app_init],
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="Shouwang API", version="1", path="/schema",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -38,6 +40,8 @@ def retrying(attempt: Callable[[], T], *, expected_version: int | None = None) -
         except Conflict:
             if expected_version is not None or remaining == 0:
                 raise
+            # Writers that collided would collide again if they all retried at once: spread them out.
+            time.sleep(random.uniform(0, 0.002 * (ATTEMPTS - remaining)))
     raise AssertionError("unreachable")
 
 
