@@ -49,6 +49,7 @@ class Directory:
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._db = datastore
+        self._units: dict[str, Unit] = {}
 
     def _one(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
         with self._db.get_connection() as conn:
@@ -99,8 +100,14 @@ class Directory:
         return Unit(code, name, level, parent, tenant)
 
     def unit(self, code: str) -> Unit | None:
-        row = self._one("SELECT code, name, level, parent, tenant FROM platform.units WHERE code = %s", [code])
-        return Unit(**row) if row else None
+        """The unit with this code; units never change once created, so found ones are kept in memory."""
+        unit = self._units.get(code)
+        if unit is None:
+            row = self._one("SELECT code, name, level, parent, tenant FROM platform.units WHERE code = %s", [code])
+            if row is None:
+                return None
+            unit = self._units[code] = Unit(**row)
+        return unit
 
     def units_under(self, code: str) -> list[Unit]:
         """Every unit in the subtree rooted at `code` (itself included), by code."""
