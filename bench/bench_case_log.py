@@ -1,11 +1,13 @@
 """Write throughput of the case log next to the raw PostgreSQL limit, on one fresh database.
 
-    python -m bench.bench_case_log [--database-url URL] [--seconds N] [--warmup N]
+    python -m bench.bench_case_log [--database-url URL] [--seconds N] [--warmup N] [--rounds N]
 
 Library: `register_child` (the real use case: scope check, domain event, sealing mapper,
 `record_events()` round trip), one event per transaction. Raw: asyncpg autocommit single-row
 INSERTs into tables shaped like a tenant's `events` table, with a payload as large as a real
 stored registration. The ratio library/raw is what the write path costs over the database itself.
+Each figure gets `--seconds` in all, in `--rounds` slices that alternate with the figures it is
+compared with, so a swing in the host's load (other processes, disk) weighs on both sides alike.
 """
 
 from __future__ import annotations
@@ -83,9 +85,12 @@ def fresh_database(server_url: str) -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def timed_threads(work: Callable[[int, float], int], threads: int, seconds: float) -> float:
-    """Run `work(index, deadline)` in `threads` threads started together; return operations per second."""
-    start = time.monotonic() + 0.1  # every thread is running before the clock starts
+Load = Callable[[float], tuple[int, float]]  # run for about N seconds; return (operations, seconds taken)
+
+
+def in_threads(work: Callable[[int, float], int], threads: int, seconds: float) -> tuple[int, float]:
+    """Run `work(index, deadline)` in `threads` threads started together; return (operations, elapsed)."""
+    start = time.monotonic() + 0.05  # every thread is running before the clock starts
     counts, errors = [0] * threads, []
 
     def body(i: int) -> None:
@@ -102,8 +107,21 @@ def timed_threads(work: Callable[[int, float], int], threads: int, seconds: floa
         t.join()
     if errors:
         raise errors[0]
-    # The last operation of each thread ends after the deadline: divide by the real elapsed time.
-    return sum(counts) / (time.monotonic() - start)
+    # The last operation of each thread ends after the deadline: count the real elapsed time.
+    return sum(counts), time.monotonic() - start
+
+
+def measure(loads: dict[str, Load], seconds: float, warmup: float, rounds: int) -> dict[str, float]:
+    """Operations per second of each load, run for `seconds` in all in `rounds` alternating slices."""
+    for load in loads.values():
+        load(warmup)  # fills pools, prepares statements, warms caches
+    done, spent = dict.fromkeys(loads, 0), dict.fromkeys(loads, 0.0)
+    for _ in range(rounds):
+        for name, load in loads.items():
+            count, elapsed = load(seconds / rounds)
+            done[name] += count
+            spent[name] += elapsed
+    return {name: done[name] / spent[name] for name in loads}
 
 
 def make_tenants(infra: Infrastructure, count: int) -> list[str]:
@@ -134,8 +152,8 @@ def registrations(grid: str, count: int = 500) -> list[ChildDetails]:
     ) for n in range(count)]
 
 
-def library_rate(infra: Infrastructure, tenants: list[str], seconds: float, warmup: float) -> float:
-    """Registrations per second, one thread per tenant, each registration its own transaction."""
+def library_load(infra: Infrastructure, tenants: list[str]) -> Load:
+    """Registrations, one thread per tenant, each registration its own transaction."""
     contexts = [Context(tenant=t, actor=uuid4(), role="tenant_admin", scope=t, now=datetime.now(UTC),
                         directory=infra.directory, log=infra.logs[t]) for t in tenants]
     details = [registrations(t + "00101") for t in tenants]
@@ -147,8 +165,7 @@ def library_rate(infra: Infrastructure, tenants: list[str], seconds: float, warm
             done += 1
         return done
 
-    timed_threads(work, len(tenants), warmup)  # fills the pool, prepares statements, warms caches
-    return timed_threads(work, len(tenants), seconds)
+    return lambda seconds: in_threads(work, len(tenants), seconds)
 
 
 def stored_payload_size(url: str, tenant: str) -> int:
@@ -160,30 +177,39 @@ def stored_payload_size(url: str, tenant: str) -> int:
     return int(row[0])
 
 
-async def raw_rate(url: str, tables: list[str], payload: bytes, seconds: float, warmup: float) -> float:
-    """Autocommit single-row INSERTs per second, one connection per entry of `tables`."""
-    info: dict[str, Any] = conninfo_to_dict(url)
-    kwargs = {k: info[k] for k in ("host", "user", "password") if info.get(k)}
-    conns = [await asyncpg.connect(database=info["dbname"], port=int(info.get("port") or 5432), **kwargs)
-             for _ in tables]
+class RawWriters:
+    """Autocommit single-row INSERTs with asyncpg, one connection per entry of `tables`, on our own loop."""
 
-    async def writer(conn: asyncpg.Connection, table: str, deadline: float) -> int:
+    def __init__(self, loop: asyncio.AbstractEventLoop, url: str, tables: list[str], payload: bytes) -> None:
+        info: dict[str, Any] = conninfo_to_dict(url)
+        kwargs = {k: info[k] for k in ("host", "user", "password") if info.get(k)}
+        self._loop, self._tables, self._payload = loop, tables, payload
+        self._conns = [loop.run_until_complete(asyncpg.connect(
+            database=info["dbname"], port=int(info.get("port") or 5432), **kwargs)) for _ in tables]
+
+    async def _write(self, conn: asyncpg.Connection, table: str, deadline: float) -> int:
         sql = (f"INSERT INTO {table} (originator_id, originator_version, topic, state, subject_id)"
                " VALUES ($1, $2, $3, $4, $1)")  # asyncpg prepares and caches it on first use
         done = 0
         while time.monotonic() < deadline:
-            await conn.execute(sql, uuid4(), 1, TOPIC, payload)
+            await conn.execute(sql, uuid4(), 1, TOPIC, self._payload)
             done += 1
         return done
 
-    try:
-        end = time.monotonic() + warmup
-        await asyncio.gather(*(writer(c, t, end) for c, t in zip(conns, tables, strict=True)))
+    async def _run(self, seconds: float) -> tuple[int, float]:
         start = time.monotonic()
-        counts = await asyncio.gather(*(writer(c, t, start + seconds) for c, t in zip(conns, tables, strict=True)))
-        return sum(counts) / (time.monotonic() - start)
-    finally:
-        await asyncio.gather(*(c.close() for c in conns))
+        counts = await asyncio.gather(*(self._write(c, t, start + seconds)
+                                        for c, t in zip(self._conns, self._tables, strict=True)))
+        return sum(counts), time.monotonic() - start
+
+    def __call__(self, seconds: float) -> tuple[int, float]:
+        return self._loop.run_until_complete(self._run(seconds))
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            await asyncio.gather(*(c.close() for c in self._conns))
+
+        self._loop.run_until_complete(close_all())
 
 
 def make_raw_tables(url: str, count: int) -> list[str]:
@@ -195,31 +221,41 @@ def make_raw_tables(url: str, count: int) -> list[str]:
     return names
 
 
-def run(database_url: str, seconds: float, warmup: float) -> dict[str, Any]:
+def run(database_url: str, seconds: float, warmup: float, rounds: int) -> dict[str, Any]:
     migrate_all(database_url)
     settings = Settings(database_url=database_url, data_dir=Path(tempfile.gettempdir()),
                         master_key=secrets.token_bytes(32), broker_url=None,
                         pool_size=WRITERS, pool_overflow=WRITERS, tenant_cache_size=64)  # a connection per writer
     infra = connect(settings, migrate=False)
+    loop = asyncio.new_event_loop()
+    raw: list[RawWriters] = []
     try:
         tenants = make_tenants(infra, WRITERS)
-        lib_1 = library_rate(infra, tenants[:1], seconds, warmup)
-        lib_8 = library_rate(infra, tenants, seconds, warmup)
+        lib_1, lib_8 = library_load(infra, tenants[:1]), library_load(infra, tenants)
+        lib_1(warmup)  # real registrations, to size the raw payload on
+        size = stored_payload_size(database_url, tenants[0])
+        payload = os.urandom(size)  # sealed data is incompressible, so random bytes stand in fairly
+        tables = make_raw_tables(database_url, WRITERS + 2)
+        raw = [RawWriters(loop, database_url, tables[:1], payload),
+               RawWriters(loop, database_url, tables[1:WRITERS + 1], payload),  # a table per tenant
+               RawWriters(loop, database_url, [tables[-1]] * WRITERS, payload)]
+        one = measure({"library": lib_1, "raw": raw[0]}, seconds, warmup, rounds)
+        eight = measure({"library": lib_8, "raw": raw[1], "raw_one_table": raw[2]}, seconds, warmup, rounds)
     finally:
+        for writers in raw:
+            writers.close()
+        loop.close()
         infra.close()
-    size = stored_payload_size(database_url, tenants[0])
-    payload = os.urandom(size)  # sealed data is incompressible, so random bytes stand in fairly
-    tables = make_raw_tables(database_url, WRITERS + 1)
-    raw_1 = asyncio.run(raw_rate(database_url, tables[:1], payload, seconds, warmup))
-    raw_8 = asyncio.run(raw_rate(database_url, tables[1:], payload, seconds, warmup))
-    raw_8_one_table = asyncio.run(raw_rate(database_url, [tables[0]] * WRITERS, payload, seconds, warmup))
     with psycopg.connect(database_url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     return {
-        "seconds": seconds, "payload_bytes": size, "cpus": os.cpu_count(), "server_version": version,
-        "library_1": round(lib_1, 1), "raw_1": round(raw_1, 1), "ratio_1": round(lib_1 / raw_1, 3),
-        "library_8": round(lib_8, 1), "raw_8": round(raw_8, 1), "ratio_8": round(lib_8 / raw_8, 3),
-        "raw_8_one_table": round(raw_8_one_table, 1), "goal": GOAL,
+        "seconds": seconds, "rounds": rounds, "payload_bytes": size, "cpus": os.cpu_count(),
+        "server_version": version,
+        "library_1": round(one["library"], 1), "raw_1": round(one["raw"], 1),
+        "ratio_1": round(one["library"] / one["raw"], 3),
+        "library_8": round(eight["library"], 1), "raw_8": round(eight["raw"], 1),
+        "ratio_8": round(eight["library"] / eight["raw"], 3),
+        "raw_8_one_table": round(eight["raw_one_table"], 1), "goal": GOAL,
     }
 
 
@@ -227,8 +263,8 @@ def report(r: dict[str, Any]) -> None:
     def verdict(ratio: float) -> str:
         return "ok" if ratio >= GOAL else "BELOW GOAL"
 
-    print(f"PostgreSQL {r['server_version']}, {r['cpus']} CPUs, {r['seconds']:g} s per figure,"
-          f" stored registration {r['payload_bytes']} bytes")
+    print(f"PostgreSQL {r['server_version']}, {r['cpus']} CPUs, {r['seconds']:g} s per figure"
+          f" in {r['rounds']} slices, stored registration {r['payload_bytes']} bytes")
     print(f"{'case':<28}{'library ev/s':>14}{'raw ev/s':>11}{'ratio':>8}  goal {GOAL}")
     print(f"{'1 writer, 1 tenant':<28}{r['library_1']:>14,.0f}{r['raw_1']:>11,.0f}{r['ratio_1']:>8.2f}"
           f"  {verdict(r['ratio_1'])}")
@@ -244,9 +280,10 @@ def main() -> None:
                         help="server to use (a fresh database is created on it); default DATABASE_URL, else embedded")
     parser.add_argument("--seconds", type=float, default=5.0, help="timed duration of each figure")
     parser.add_argument("--warmup", type=float, default=1.0, help="untimed run before each figure")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating slices each figure is timed in")
     args = parser.parse_args()
     with server(args.database_url) as server_url, fresh_database(server_url) as url:
-        report(run(url, args.seconds, args.warmup))
+        report(run(url, args.seconds, args.warmup, max(1, args.rounds)))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,18 @@ from eventsourcing.persistence import Transcoder
 _UUID, _DATE = 1, 2
 
 
+# Most values in an event are these: returned at once, without the isinstance chain below.
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, datetime})
+
+
 def _pack(obj: Any) -> Any:
+    cls = type(obj)
+    if cls in _PLAIN:
+        return obj
+    if cls is dict:
+        return {k: v if type(v) in _PLAIN else _pack(v) for k, v in obj.items()}
+    if cls is list or cls is tuple:
+        return [v if type(v) in _PLAIN else _pack(v) for v in obj]
     if isinstance(obj, dict):
         return {k: _pack(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
