@@ -13,6 +13,8 @@ ROLES: tuple[Role, ...] = (
 )
 TENANT_ROLES = frozenset({"tenant_admin", "supervisor", "grid_worker", "helper"})
 REGIONAL_ROLES = frozenset({"district_officer", "auditor"})
+# The scheduler enforcing deadlines: never a user (the users table refuses the role), recorded as actor "system".
+SYSTEM = "system"
 
 _CASE_WORKERS = frozenset({"tenant_admin", "supervisor", "grid_worker"})
 _MANAGERS = frozenset({"tenant_admin", "supervisor"})
@@ -34,6 +36,7 @@ MAY: dict[str, frozenset[str]] = {
     "export_tenant": frozenset({"tenant_admin"}),
     "manage_platform": frozenset({"platform_admin"}),
     "manage_tenant": frozenset({"platform_admin", "tenant_admin"}),
+    "enforce_deadlines": frozenset({SYSTEM}),
 }
 
 PersonalView = Literal["full", "helper", "none"]

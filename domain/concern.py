@@ -44,6 +44,7 @@ class Concern(Aggregate):
             concern.level, concern.level_unit = "community", self.unit
             concern.status, concern.acknowledged = "open", False
             concern.raised_at = self.timestamp
+            concern.received_at = self.timestamp  # when the level now holding it got it
 
     class Acknowledged(Event):
         TOPIC = "shouwang:concern:acknowledged"
@@ -64,6 +65,7 @@ class Concern(Aggregate):
             concern.level, concern.level_unit = self.to_level, self.unit
             # A concern arriving at a new level waits for that level's acknowledgement.
             concern.acknowledged = False
+            concern.received_at = self.timestamp
 
     class ActionRecorded(Event):
         TOPIC = "shouwang:concern:action-recorded"

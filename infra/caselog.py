@@ -28,7 +28,7 @@ from infra.bundle import export_bundle
 from infra.crypto import KeyWrapper
 from infra.mapper import KeyCache, SealedStoredEvent, SealingMapper, SubjectErased
 from infra.migrations import schema_for
-from infra.recorder import Claim, SchemaView, TenantRecorder, find_claim
+from infra.recorder import Claim, Notifier, SchemaView, TenantRecorder, find_claim
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -46,8 +46,9 @@ class CaseLog(Application[UUID]):
     name = "caselog"
 
     def __init__(self, tenant: str, shared: PostgresDatastore, wrapper: KeyWrapper, keys: KeyCache,
-                 anchor_key: Ed25519PrivateKey) -> None:
+                 anchor_key: Ed25519PrivateKey, notifier: Notifier | None = None) -> None:
         self.tenant = tenant
+        self._notifier = notifier
         self._anchor_key = anchor_key
         self._view = SchemaView(shared, schema_for(tenant))
         self._wrapper = wrapper
@@ -55,7 +56,7 @@ class CaseLog(Application[UUID]):
         super().__init__(env=_ENV)
 
     def construct_recorder(self) -> TenantRecorder:
-        return TenantRecorder(self._view)
+        return TenantRecorder(self._view, self._notifier)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return SealingMapper(self.tenant, self._wrapper, self._keys,
@@ -200,6 +201,7 @@ class CaseLogs:
         self._wrapper = wrapper
         self._anchor_key = anchor_key
         self._keys = KeyCache()
+        self._notifier = Notifier(shared)
         self._logs: OrderedDict[str, CaseLog] = OrderedDict()
         self._maxsize = maxsize
         self._lock = Lock()
@@ -209,7 +211,7 @@ class CaseLogs:
             log = self._logs.get(tenant)
             if log is None:
                 log = self._logs[tenant] = CaseLog(tenant, self._shared, self._wrapper, self._keys,
-                                                   self._anchor_key)
+                                                   self._anchor_key, self._notifier)
             self._logs.move_to_end(tenant)
             while len(self._logs) > self._maxsize:
                 self._logs.popitem(last=False)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import psycopg
 
 from infra.chain import chain_step_sql
+from infra.projection_schema import ROLLUP_STEP, counters_and_queue_step_sql
+from infra import notice_schema
 
 PLATFORM_STEPS: list[str] = [
     # 1: tenants, the unit tree, users, settings.
@@ -59,6 +61,10 @@ PLATFORM_STEPS: list[str] = [
         PRIMARY KEY (tenant, position, signed_at_us)
     );
     """,
+    # 3: the shared roll-up read models (dashboards above a tenant); see infra/projection_schema.py.
+    ROLLUP_STEP,
+    # 4: district officers' inboxes and the reports of each unit; see infra/notice_schema.py.
+    notice_schema.PLATFORM_STEP,
 ]
 
 
@@ -215,6 +221,16 @@ def tenant_steps(schema: str) -> list[str]:
         CREATE TRIGGER refuse_change BEFORE UPDATE OR DELETE ON {schema}.access_log
             FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_change();
         """,
+        # 6: the unit counters' per-child state and the concern queue; see infra/projection_schema.py.
+        counters_and_queue_step_sql(schema),
+        # 7: room on each page for the rows projections update at every contact, so an update can stay on
+        # its page without touching the indexes (a HOT update): catching up on a long log writes far less.
+        f"""
+        ALTER TABLE {schema}.child_register SET (fillfactor = 70);
+        ALTER TABLE {schema}.dash_contacts SET (fillfactor = 70);
+        """,
+        # 8: the notification inbox of the tenant's users and its rules' state; see infra/notice_schema.py.
+        notice_schema.tenant_step_sql(schema),
     ]
 
 

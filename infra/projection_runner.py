@@ -1,10 +1,11 @@
 """Keeps every tenant's read models current: one process, a fixed number of threads and connections.
 
 One LISTEN connection hears every served tenant's `t_<code>_events` channel; a periodic sweep
-catches missed notifications and new tenants. A fixed pool of worker threads takes woken tenants
-(never one tenant in two threads at once) and, per projection, reads the events after the tracked
-position in batches, applies them and moves the tracking position in the same transaction, with
-the tracking row locked: a batch commits exactly once, and a crash resumes where the last commit left.
+catches missed notifications, new tenants and changed settings. A fixed pool of worker threads takes
+woken tenants (never one tenant in two threads at once) and advances every projection of the tenant
+(`infra.projection_batches`): events read once per batch, rows and tracking positions written in the
+same transaction with the tracking rows locked, so a batch commits exactly once and a crash resumes
+where the last commit left.
 """
 
 from __future__ import annotations
@@ -14,40 +15,23 @@ import os
 import threading
 import zlib
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from time import monotonic
 from typing import Any
 
 import psycopg
-from psycopg.sql import SQL, Identifier
 
-from infra import register_rows
 from infra.bootstrap import Infrastructure
 from infra.migrations import schema_for
-from infra.read_models import id_number_index
+from infra.projection_batches import BATCH, advance, catch_up, rebuild
+from infra.projection_specs import CHILD_REGISTER, CONCERN_QUEUE, PROJECTIONS, UNIT_COUNTERS, ProjectionSpec
 from infra.recorder import channel_name
-from projections import child_register
+
+__all__ = ["BATCH", "CHILD_REGISTER", "CONCERN_QUEUE", "PROJECTIONS", "UNIT_COUNTERS", "ProjectionSpec", "Runner",
+           "RunnerSettings", "advance", "catch_up", "parse_shard", "rebuild", "run_forever", "serves"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ProjectionSpec:
-    """A projection as the runner drives it: its events, its row writer, and how to empty it."""
-
-    name: str
-    topics: frozenset[str]
-    apply: Callable[[Any, int, Any], None]
-    rows: Callable[[psycopg.Connection[Any], str, Callable[[str], bytes]], Any]
-    reset: Callable[[psycopg.Connection[Any], str], None]
-
-
-CHILD_REGISTER = ProjectionSpec(child_register.NAME, child_register.TOPICS, child_register.apply,
-                                register_rows.RegisterTable, register_rows.reset)
-PROJECTIONS: tuple[ProjectionSpec, ...] = (CHILD_REGISTER,)
-BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -77,100 +61,6 @@ def parse_shard(text: str) -> tuple[int, int]:
 def serves(tenant: str, shard: tuple[int, int]) -> bool:
     """Whether a shard serves a tenant (crc32: stable across processes and Python versions)."""
     return zlib.crc32(tenant.encode()) % shard[1] == shard[0]
-
-
-def _peek(infra: Infrastructure, schema: str, projection: str) -> tuple[int, int]:
-    """The projection's tracked position and the tenant log's head."""
-    with infra.datastore.get_connection() as conn:
-        row = conn.execute(SQL(
-            "SELECT coalesce((SELECT position FROM {0}.projection_tracking WHERE projection = %s), 0) AS position,"
-            " coalesce((SELECT max(notification_id) FROM {0}.events), 0) AS head").format(Identifier(schema)),
-            [projection]).fetchone()
-    return row["position"], row["head"]
-
-
-def _locked_position(conn: psycopg.Connection[Any], schema: str, projection: str) -> int:
-    """The tracked position, with its row locked until the transaction ends."""
-    conn.execute(SQL("INSERT INTO {}.projection_tracking (projection, position) VALUES (%s, 0)"
-                     " ON CONFLICT (projection) DO NOTHING").format(Identifier(schema)), [projection])
-    return conn.execute(SQL("SELECT position FROM {}.projection_tracking WHERE projection = %s FOR UPDATE")
-                        .format(Identifier(schema)), [projection]).fetchone()["position"]
-
-
-def _apply_batch(infra: Infrastructure, tenant: str, conn: psycopg.Connection[Any], spec: ProjectionSpec,
-                 events: Sequence[tuple[int, Any]], to_position: int) -> None:
-    """Write a batch's row changes and its new tracking position on `conn` (inside its transaction)."""
-    schema = schema_for(tenant)
-    rows = spec.rows(conn, schema, partial(id_number_index, infra.wrapper, tenant))
-    with conn.pipeline():
-        for position, event in events:
-            spec.apply(event, position, rows)
-        conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
-                     .format(Identifier(schema)), [to_position, spec.name])
-
-
-def _read(infra: Infrastructure, tenant: str, spec: ProjectionSpec, after: int, limit: int
-          ) -> tuple[list[tuple[int, Any]], int]:
-    """The events of a batch this projection takes, decrypted, and the position the batch ends at."""
-    case_log = infra.logs[tenant]
-    stored = case_log.recorder.select_sealed_notifications(after, limit)
-    # Skip other events before decoding them: no decryption for what the projection ignores.
-    events = [(n, case_log.mapper.to_domain_event(s)) for n, s in stored if s.topic in spec.topics]
-    return events, stored[-1][0] if stored else after
-
-
-def _step(infra: Infrastructure, tenant: str, spec: ProjectionSpec, position: int, batch: int) -> None:
-    """Process one batch after `position`; do nothing if another process moved the position meanwhile."""
-    events, to_position = _read(infra, tenant, spec, position, batch)
-    if to_position == position:
-        return
-    with infra.datastore.get_connection() as conn, conn.transaction():
-        if _locked_position(conn, schema_for(tenant), spec.name) != position:
-            return  # someone else committed this batch: it must not count twice
-        _apply_batch(infra, tenant, conn, spec, events, to_position)
-
-
-def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
-            batch: int = BATCH, max_batches: int | None = None) -> tuple[int, bool]:
-    """Process up to `max_batches` batches per projection; return the lowest position reached, and if more remain."""
-    schema = schema_for(tenant)
-    reached, more = None, False
-    for spec in projections:
-        done = 0
-        position, head = _peek(infra, schema, spec.name)
-        while position < head and (max_batches is None or done < max_batches):
-            _step(infra, tenant, spec, position, batch)
-            done += 1
-            position, head = _peek(infra, schema, spec.name)
-        more = more or position < head
-        reached = position if reached is None else min(reached, position)
-    return reached or 0, more
-
-
-def catch_up(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
-             batch: int = BATCH) -> int:
-    """Process everything recorded so far for a tenant, now; return the position its read models reached."""
-    return advance(infra, tenant, projections=projections, batch=batch)[0]
-
-
-def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
-            batch: int = BATCH) -> int:
-    """Empty a tenant's read models and replay its log from 0 in one transaction; readers see old rows until then."""
-    schema = schema_for(tenant)
-    reached: list[int] = []
-    with infra.datastore.get_connection() as conn, conn.transaction():
-        for spec in projections:
-            _locked_position(conn, schema, spec.name)  # runners wait for the rebuild, then see it done
-            spec.reset(conn, schema)
-            position = 0
-            while True:
-                events, to_position = _read(infra, tenant, spec, position, batch)
-                if to_position == position:
-                    break
-                _apply_batch(infra, tenant, conn, spec, events, to_position)
-                position = to_position
-            reached.append(position)
-    return min(reached, default=0)
 
 
 class _Queue:

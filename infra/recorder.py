@@ -10,6 +10,8 @@ in every process at once.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -58,6 +60,45 @@ class SchemaView(PostgresDatastore):
         pass
 
 
+class Notifier:
+    """Wakes a tenant's listeners after its writes commit, from outside the writing transaction.
+
+    A NOTIFY inside a transaction holds PostgreSQL's server-wide notify lock until that commit is
+    flushed, so every writer of every tenant would queue behind every other. Sent afterwards by one
+    thread per process, a burst of writes costs one short notify-only transaction. Listeners also
+    sweep periodically, so a wake-up lost in a crash delays a read model; it never loses an event.
+    """
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self._datastore = datastore
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poke(self, channel: str) -> None:
+        """Ask for a NOTIFY on `channel` soon."""
+        with self._lock:
+            self._pending.add(channel)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="shouwang-notifier", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                channels, self._pending = self._pending, set()
+            try:
+                with self._datastore.get_connection() as conn, conn.transaction():
+                    for channel in sorted(channels):
+                        conn.execute(SQL("NOTIFY {}").format(Identifier(channel)))
+            except Exception:  # the database is away: the listeners' sweep will catch up
+                logging.getLogger(__name__).warning("could not notify %s", channels, exc_info=True)
+
+
 def channel_name(schema: str) -> str:
     """The NOTIFY channel of one tenant's log, so one tenant's writes never wake another's listeners."""
     return f"{schema}_events"
@@ -66,10 +107,11 @@ def channel_name(schema: str) -> str:
 class TenantRecorder(PostgresApplicationRecorder):
     """Application recorder for one tenant schema on the shared pool."""
 
-    def __init__(self, datastore: SchemaView) -> None:
+    def __init__(self, datastore: SchemaView, notifier: Notifier | None = None) -> None:
         super().__init__(datastore, events_table_name="events")
         schema = Identifier(datastore.schema)
         self.channel_name = channel_name(datastore.schema)
+        self._notifier = notifier
         # The arrays travel in binary (%b): psycopg dumps them about twice as fast as array literals.
         self._record = SQL(
             "SELECT * FROM {}.record_events(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::uuid[],"
@@ -96,7 +138,10 @@ class TenantRecorder(PostgresApplicationRecorder):
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._record, params, prepare=True)
-            return [row["record_events"] for row in curs.fetchall()]
+            positions = [row["record_events"] for row in curs.fetchall()]
+        if self._notifier is not None:
+            self._notifier.poke(self.channel_name)
+        return positions
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events(self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None,

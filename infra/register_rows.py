@@ -1,95 +1,141 @@
 """The child register's rows in a tenant schema: infra's side of `projections.child_register.RegisterRows`.
 
-Statements run on the connection of the batch's transaction (the runner pipelines them), so
-rows and the tracking position commit together.
+Row changes are gathered in memory while a batch is applied and written by `flush()` in a few
+set-based statements (an INSERT of the new rows, one UPDATE per shape of change, the contacts and
+pairs, and the columns derived from them), inside the batch's transaction, so rows and the
+tracking position commit together. A statement per event would make a long catch-up take minutes.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg.sql import SQL, Composed, Identifier, Placeholder
 
-COLUMNS = frozenset({
-    "child_id", "grid", "community", "status", "name", "address", "id_number_index", "gender", "birth_date",
-    "school", "class_name", "reason", "registered_on", "registered_position", "erased", "version", "position",
-})
+# Each column and its SQL type (for the arrays the batched statements take).
+TYPES = {
+    "child_id": "uuid", "grid": "text", "community": "text", "status": "text", "name": "text", "address": "text",
+    "id_number_index": "bytea", "gender": "text", "birth_date": "date", "school": "text", "class_name": "text",
+    "reason": "text", "registered_on": "date", "registered_position": "bigint", "erased": "boolean",
+    "version": "bigint", "position": "bigint", "last_contact_on": "date",
+}
+# A new contact moves the latest contact only later (re-dated contacts are recounted apart).
+_SETS = {"last_contact_on": "last_contact_on = greatest(t.last_contact_on, v.last_contact_on)"}
+COLUMNS = frozenset(TYPES)
 TABLES = ("child_register", "child_register_contacts", "child_register_pairs")
 
 
 class RegisterTable:
-    """Writes the register's row changes for one tenant within the caller's transaction."""
+    """Gathers the register's row changes for one tenant and batch; `flush` writes them in the caller's transaction."""
 
     def __init__(self, conn: psycopg.Connection[Any], schema: str, index: Callable[[str], bytes]) -> None:
         self._conn = conn
-        self._schema = Identifier(schema)
+        self._s = schema
         self._index = index
-        # Composing SQL costs more than running it in a pipeline: render each shape once per batch.
-        self._statements: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._new: dict[UUID, dict[str, Any]] = {}  # rows registered in this batch, later changes merged in
+        self._changes: dict[UUID, dict[str, Any]] = {}  # changes to rows registered before
+        self._contacts: dict[UUID, tuple[UUID, date]] = {}  # visit → (child, date)
+        self._redated: set[UUID] = set()  # children whose latest contact must be recomputed from all of them
+        self._formed: dict[UUID, tuple[UUID, UUID, int]] = {}  # pair → (child, helper, position formed)
+        self._ended: set[UUID] = set()
+        self._pair_children: set[UUID] = set()
 
     def id_index(self, id_number: str) -> bytes:
         return self._index(id_number)
 
     def insert(self, row: dict[str, Any]) -> None:
-        columns = self._checked(row)
-        statement = self._statement("insert", columns, lambda: SQL("INSERT INTO {}.child_register ({}) VALUES ({})")
-                                    .format(self._schema, SQL(", ").join(map(Identifier, columns)),
-                                            SQL(", ").join(Placeholder() * len(columns))))
-        self._conn.execute(statement, list(row.values()))
+        self._checked(row)
+        self._new[row["child_id"]] = dict(row)
 
     def update(self, child_id: UUID, changes: dict[str, Any]) -> None:
-        columns = self._checked(changes)
-        statement = self._statement("update", columns, lambda: SQL(
-            "UPDATE {}.child_register SET {} WHERE child_id = %s").format(
-                self._schema, SQL(", ").join(SQL("{} = %s").format(Identifier(c)) for c in columns)))
-        self._conn.execute(statement, [*changes.values(), child_id])
+        self._checked(changes)
+        target = self._new.get(child_id)
+        if target is None:
+            target = self._changes.setdefault(child_id, {})
+        target.update(changes)
 
-    def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date) -> None:
-        statement = self._statement("contact", (), lambda: SQL(
-            "INSERT INTO {0}.child_register_contacts (visit_id, child_id, occurred_on) VALUES (%(visit)s, %(child)s,"
-            " %(on)s) ON CONFLICT (visit_id) DO UPDATE SET occurred_on = EXCLUDED.occurred_on"
-        ).format(self._schema))
-        self._conn.execute(statement, {"visit": visit_id, "child": child_id, "on": occurred_on})
-        self._conn.execute(self._statement("last_contact", (), lambda: SQL(
-            "UPDATE {0}.child_register SET last_contact_on = (SELECT max(occurred_on)"
-            " FROM {0}.child_register_contacts WHERE child_id = %(child)s) WHERE child_id = %(child)s"
-        ).format(self._schema)), {"child": child_id})
+    def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date, *, redated: bool = False) -> None:
+        self._contacts[visit_id] = (child_id, occurred_on)
+        if redated:  # an earlier date may lower the latest: recount from every contact at flush
+            self._redated.add(child_id)
+            return
+        # A new contact can only move the latest contact later: no need to read the others.
+        target = self._new.get(child_id)
+        if target is None:
+            target = self._changes.setdefault(child_id, {})
+        latest = target.get("last_contact_on")
+        target["last_contact_on"] = occurred_on if latest is None or occurred_on > latest else latest
 
     def put_pair(self, child_id: UUID, pair_id: UUID, helper_id: UUID | None, position: int) -> None:
-        if helper_id is None:
-            self._conn.execute(self._statement("unpair", (), lambda: SQL(
-                "DELETE FROM {}.child_register_pairs WHERE pair_id = %s").format(self._schema)), [pair_id])
-        else:
-            self._conn.execute(self._statement("pair", (), lambda: SQL(
-                "INSERT INTO {}.child_register_pairs (pair_id, child_id, helper_id, formed_position)"
-                " VALUES (%s, %s, %s, %s)").format(self._schema)), [pair_id, child_id, helper_id, position])
-        self._conn.execute(self._statement("helpers", (), lambda: SQL(
-            "UPDATE {0}.child_register SET helper_ids = ARRAY(SELECT helper_id FROM {0}.child_register_pairs"
-            " WHERE child_id = %(child)s ORDER BY formed_position) WHERE child_id = %(child)s"
-        ).format(self._schema)), {"child": child_id})
+        if helper_id is not None:
+            self._formed[pair_id] = (child_id, helper_id, position)
+        elif self._formed.pop(pair_id, None) is None:
+            self._ended.add(pair_id)  # formed in an earlier batch
+        self._pair_children.add(child_id)
 
-    def _statement(self, kind: str, columns: tuple[str, ...], build: Callable[[], Composed]) -> str:
-        key = (kind, columns)
-        statement = self._statements.get(key)
-        if statement is None:
-            statement = self._statements[key] = build().as_string(self._conn)
-        return statement
+    def flush(self) -> None:
+        """Write every change gathered: a few statements, whatever the number of events."""
+        s = self._s
+        for columns, rows in _by_shape(self._new.values()).items():
+            self._run(f"INSERT INTO {s}.child_register ({', '.join(columns)}) SELECT * FROM unnest({_arrays(columns)})",
+                      _columns(rows, columns))
+        for columns, rows in _by_shape(({"child_id": c, **ch} for c, ch in self._changes.items())).items():
+            sets = ", ".join(_SETS.get(c, f"{c} = v.{c}") for c in columns if c != "child_id")
+            self._run(f"UPDATE {s}.child_register t SET {sets} FROM unnest({_arrays(columns)})"
+                      f" AS v({', '.join(columns)}) WHERE t.child_id = v.child_id", _columns(rows, columns))
+        if self._contacts:
+            visits = list(self._contacts)
+            self._run(f"INSERT INTO {s}.child_register_contacts (visit_id, child_id, occurred_on) SELECT * FROM"
+                      f" unnest(%b::uuid[], %b::uuid[], %b::date[]) ON CONFLICT (visit_id) DO UPDATE"
+                      f" SET occurred_on = excluded.occurred_on",
+                      [visits, [self._contacts[v][0] for v in visits], [self._contacts[v][1] for v in visits]])
+        if self._redated:
+            self._run(f"UPDATE {s}.child_register t SET last_contact_on = m.last FROM (SELECT child_id,"
+                      f" max(occurred_on) AS last FROM {s}.child_register_contacts WHERE child_id = ANY(%b::uuid[])"
+                      f" GROUP BY child_id) m WHERE t.child_id = m.child_id", [list(self._redated)])
+        if self._ended:
+            self._run(f"DELETE FROM {s}.child_register_pairs WHERE pair_id = ANY(%b::uuid[])", [list(self._ended)])
+        if self._formed:
+            pairs = list(self._formed)
+            self._run(f"INSERT INTO {s}.child_register_pairs (pair_id, child_id, helper_id, formed_position)"
+                      f" SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::bigint[])",
+                      [pairs, *map(list, zip(*(self._formed[p] for p in pairs), strict=True))])
+        if self._pair_children:
+            self._run(f"UPDATE {s}.child_register t SET helper_ids = ARRAY(SELECT helper_id FROM"
+                      f" {s}.child_register_pairs p WHERE p.child_id = t.child_id ORDER BY formed_position)"
+                      f" WHERE t.child_id = ANY(%b::uuid[])", [list(self._pair_children)])
+
+    def _run(self, sql: str, params: list[Any]) -> None:
+        self._conn.execute(sql, params, prepare=True)
 
     @staticmethod
-    def _checked(values: dict[str, Any]) -> tuple[str, ...]:
-        columns = tuple(values)
-        unknown = set(columns) - COLUMNS
-        if unknown:
-            raise ValueError(f"not a child register column: {sorted(unknown)}")
-        return columns
+    def _checked(values: dict[str, Any]) -> None:
+        if not COLUMNS.issuperset(values):
+            raise ValueError(f"not a child register column: {sorted(set(values) - COLUMNS)}")
+
+
+def _by_shape(rows: Any) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Rows grouped by the columns they set, so each group is one statement."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        shapes[tuple(row)].append(row)  # the same events set the same keys in the same order
+    return shapes
+
+
+def _arrays(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"%b::{TYPES[c]}[]" for c in columns)
+
+
+def _columns(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[list[Any]]:
+    return [[row[c] for row in rows] for c in columns]
 
 
 def reset(conn: psycopg.Connection[Any], schema: str) -> None:
     """Empty the register's tables (for a rebuild, inside its transaction)."""
     # DELETE, not TRUNCATE: readers keep seeing the old rows, instead of waiting, until the rebuild commits.
     for table in TABLES:
-        conn.execute(SQL("DELETE FROM {}").format(Identifier(schema, table)))
+        conn.execute(f"DELETE FROM {schema}.{table}")

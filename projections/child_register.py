@@ -34,8 +34,8 @@ class RegisterRows(Protocol):
         """Set some columns of a child's row."""
         ...
 
-    def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date) -> None:
-        """Record (or re-date) a contact; the row's `last_contact_on` is the latest of its contacts."""
+    def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date, *, redated: bool = False) -> None:
+        """Record a contact, or re-date one (`redated`); the row's `last_contact_on` is the latest of its contacts."""
         ...
 
     def put_pair(self, child_id: UUID, pair_id: UUID, helper_id: UUID | None, position: int) -> None:
@@ -87,6 +87,9 @@ _CHILD_COLUMNS: dict[type, Callable[[Any], dict[str, Any]]] = {
 TOPICS: frozenset[str] = frozenset(
     cls.TOPIC for cls in (Child.Registered, Pair.Formed, Pair.Ended, *_CHILD_COLUMNS)
 )
+# The events whose sealed fields the register reads (names, addresses, ID numbers); infra decodes the
+# others without decrypting anything.
+PERSONAL_TOPICS: frozenset[str] = frozenset({Child.Registered.TOPIC, Child.ProfileCorrected.TOPIC})
 
 
 def apply(event: Any, position: int, rows: RegisterRows) -> None:
@@ -102,7 +105,7 @@ def apply(event: Any, position: int, rows: RegisterRows) -> None:
         if kind is Child.VisitLogged:
             rows.put_contact(child_id, event.visit_id, event.occurred_on)
         elif kind is Child.VisitCorrected:
-            rows.put_contact(child_id, event.visit_id, event.visit_on)
+            rows.put_contact(child_id, event.visit_id, event.visit_on, redated=True)
         rows.update(child_id, {**changes, "version": event.originator_version, "position": position})
     elif kind is Pair.Formed:
         rows.put_pair(event.child_id, event.originator_id, event.helper_id, position)

@@ -92,17 +92,24 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(_: argparse.Namespace) -> int:
+def _worker(args: argparse.Namespace) -> int:
     from infra.bootstrap import connect
     from infra.projection_runner import run_forever
 
     infra = connect()
     stop = threading.Event()
+    celery = None
+    if not args.no_celery:
+        from services.worker.run import start
+
+        celery = start(infra, beat=not args.no_beat)
     try:
         run_forever(infra, stop)
     except KeyboardInterrupt:
         stop.set()
     finally:
+        if celery is not None:
+            celery.stop()
         infra.close()
     return 0
 
@@ -157,6 +164,39 @@ def _audit_anchor(_: argparse.Namespace) -> int:
     return 0
 
 
+def _projections_rebuild(args: argparse.Namespace) -> int:
+    from infra.bootstrap import connect
+    from infra.projection_batches import rebuild
+    from infra.projection_specs import named
+
+    try:
+        specs = named(args.projection)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    infra = connect()
+    try:
+        tenants = [args.tenant] if args.tenant else [t.code for t in infra.directory.tenants()]
+        if args.tenant and infra.directory.tenant(args.tenant) is None:
+            print(f"no tenant {args.tenant}", file=sys.stderr)
+            return 2
+        for n, tenant in enumerate(tenants, start=1):
+            label = f"[{n}/{len(tenants)}] {tenant} {','.join(s.name for s in specs)}"
+            position = rebuild(infra, tenant, projections=specs,
+                               progress=lambda done, head, label=label: _bar(label, done, head))
+            _bar(label, position, position, end="\n")
+    finally:
+        infra.close()
+    return 0
+
+
+def _bar(label: str, done: int, total: int, end: str = "") -> None:
+    """A one-line text progress bar, redrawn in place."""
+    share = done / total if total else 1.0
+    filled = int(share * 30)
+    print(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,} events", end=end, flush=True)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's grammar."""
     top = argparse.ArgumentParser(prog="shouwang", description="守望: case platform for left-behind children")
@@ -170,7 +210,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--with-workers", action="store_true")
     serve.set_defaults(run=_serve)
-    commands.add_parser("worker", help="projections and notifications").set_defaults(run=_worker)
+    worker = commands.add_parser("worker", help="projections, notifications, and a Celery worker with the beat")
+    worker.add_argument("--no-beat", action="store_true", help="no scheduler here (run exactly one per deployment)")
+    worker.add_argument("--no-celery", action="store_true", help="projections and notifications only")
+    worker.set_defaults(run=_worker)
     commands.add_parser("migrate", help="create or upgrade every schema; safe to run twice").set_defaults(
         run=_migrate)
     admin = commands.add_parser("admin", help="platform administration")
@@ -189,6 +232,12 @@ def parser() -> argparse.ArgumentParser:
     verify_bundle.add_argument("--public-key", help="the platform's published key (hex) to pin")
     verify_bundle.set_defaults(run=_audit_verify_bundle)
     audit_commands.add_parser("anchor", help="sign every tenant's chain head now").set_defaults(run=_audit_anchor)
+    projections = commands.add_parser("projections", help="read models kept from the tenant logs")
+    projection_commands = projections.add_subparsers(dest="projections_command", required=True)
+    rebuild = projection_commands.add_parser("rebuild", help="empty read models and replay the logs, with progress")
+    rebuild.add_argument("--tenant", help="only this tenant (default: every tenant)")
+    rebuild.add_argument("--projection", action="append", help="only this projection (repeatable; default: all)")
+    rebuild.set_defaults(run=_projections_rebuild)
     return top
 
 

@@ -8,12 +8,14 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from infra.bootstrap import Infrastructure
+from infra.notify_channels import channels_plugin
 from infra.read_models import create_read_pool
 from services.api.activities import ActivityController
 from services.api.audit import AuditController
 from services.api.auth import Authenticator, LoginThrottle, login
 from services.api.children import ChildController
 from services.api.concerns import ConcernController
+from services.api.dashboards import ConcernQueueController, UnitController
 from services.api.errors import EXCEPTION_HANDLERS
 from services.api.health import health
 from services.api.helpers import HelperController, PairController
@@ -21,6 +23,7 @@ from services.api.idempotency import provide_expected_version, provide_retry_key
 from services.api.platform import PlatformController, TenantAdminController
 from services.api.register import RegisterController
 from services.api.security import current_context, jwt_auth, tenant_guard
+from services.api import notifications, reports
 from services.web.routes import create_web_router
 from services.web.rendering import template_config
 
@@ -34,7 +37,7 @@ def create_app(infra: Infrastructure) -> Litestar:
     tenant_routes = Router(
         path="/api/v1/t/{tenant:str}",
         route_handlers=[RegisterController, ChildController, HelperController, PairController, ConcernController,
-                        ActivityController, AuditController],
+                        ConcernQueueController, ActivityController, AuditController],
         guards=[tenant_guard],
         dependencies={"retry": Provide(provide_retry_key), "expected_version": Provide(provide_expected_version,
                                                                                        sync_to_thread=False)},
@@ -48,7 +51,10 @@ def create_app(infra: Infrastructure) -> Litestar:
     return Litestar(
         on_startup=[open_read_pool],
         on_shutdown=[close_read_pool],
-        route_handlers=[create_web_router(), health, login, PlatformController, TenantAdminController, tenant_routes],
+        route_handlers=[create_web_router(), health, login, PlatformController, TenantAdminController, UnitController,
+                        tenant_routes,
+                        *notifications.ROUTES, *reports.ROUTES],
+        plugins=[channels_plugin(infra.database_url)],  # relays each user's pg_notify to its open streams
         dependencies={
             "ctx": Provide(current_context, sync_to_thread=False),
             "infra": Provide(lambda: infra, sync_to_thread=False),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from domain.access import may
+from domain.access import SYSTEM, may
 from domain.errors import Forbidden, NotFound
 from domain.events import Stamp
 from domain.units import contains
@@ -42,7 +42,9 @@ class Context:
 
     def stamp(self, on: date | None = None) -> Stamp:
         """A stamp for an event this actor records now, describing `on` (default today)."""
-        return Stamp.of(str(self.actor), self.now, self.today).describing(on)
+        # The scheduler is no user: its events name it "system" rather than an id.
+        actor = SYSTEM if self.role == SYSTEM else str(self.actor)
+        return Stamp.of(actor, self.now, self.today).describing(on)
 
     def require(self, action: str) -> None:
         """Refuse (403) an action this role may never perform."""

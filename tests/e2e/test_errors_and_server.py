@@ -79,7 +79,9 @@ async def test_the_api_served_by_uvicorn_over_a_socket(infra, database_url, team
 
 
 async def _exercise(client: httpx.AsyncClient, team) -> None:
-    assert (await client.get("/health")).json() == {"status": "ok", "database": "ok", "broker": "absent"}
+    # The server inherits CELERY_BROKER_URL when the run has one (CI sets it when Redis answers).
+    broker = "ok" if os.environ.get("CELERY_BROKER_URL") else "absent"
+    assert (await client.get("/health")).json() == {"status": "ok", "database": "ok", "broker": broker}
     login = await client.post("/api/v1/auth/login", json={"username": f"grid_worker.{team.code}",
                                                           "password": "correct horse battery"})
     assert login.status_code == 200, login.text

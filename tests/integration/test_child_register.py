@@ -48,7 +48,7 @@ def register_state(database_url: str, tenant: str) -> dict[str, Any]:
     """Every row the register's tables hold for a tenant, and its tracking position."""
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         state = {t: conn.execute(f"SELECT * FROM t_{tenant}.{t} ORDER BY 1").fetchall() for t in TABLES}
-        state["tracking"] = conn.execute(f"SELECT * FROM t_{tenant}.projection_tracking").fetchall()
+        state["tracking"] = conn.execute(f"SELECT * FROM t_{tenant}.projection_tracking ORDER BY 1").fetchall()
     return state
 
 
@@ -225,15 +225,20 @@ import sys
 from infra import projection_runner as runner
 from infra.bootstrap import connect
 from infra.settings import load_settings
-applied = 0
-def apply(event, position, rows):
-    global applied
-    runner.CHILD_REGISTER.apply(event, position, rows)
-    applied += 1
-    if applied == 12:  # mid-way through the third batch of five: say so, then hang until killed
-        print("mid-batch", flush=True)
-        sys.stdin.read()
-spec = dataclasses.replace(runner.CHILD_REGISTER, apply=apply)
+flushed = 0
+def rows(batch):
+    table = runner.CHILD_REGISTER.rows(batch)
+    flush = table.flush
+    def hanging():
+        global flushed
+        flush()
+        flushed += 1
+        if flushed == 3:  # the third batch of five has written its rows, uncommitted: say so, hang until killed
+            print("mid-batch", flush=True)
+            sys.stdin.read()
+    table.flush = hanging
+    return table
+spec = dataclasses.replace(runner.CHILD_REGISTER, rows=rows)
 runner.catch_up(connect(load_settings(), migrate=False), sys.argv[1], projections=[spec], batch=5)
 """
 
@@ -350,7 +355,8 @@ def served_tenants(conn: psycopg.Connection, streets: list[Street]) -> int:
     """How many tenants' registers have taken their first event (a few schemas per query: few locks at once)."""
     served = 0
     for start in range(0, len(streets), 100):
-        sql = " UNION ALL ".join(f"SELECT count(*) FROM t_{s.code}.projection_tracking WHERE position > 0"
+        sql = " UNION ALL ".join(f"SELECT count(*) FROM t_{s.code}.projection_tracking"
+                                 f" WHERE projection = 'child_register' AND position > 0"
                                  for s in streets[start:start + 100])
         served += conn.execute(f"SELECT sum(c) FROM ({sql}) AS t(c)").fetchone()[0]
     return served

@@ -12,6 +12,7 @@ import domain
 from domain.activity import Activity
 from domain.child import Child, ChildDetails, Guardian, Parent
 from domain.concern import Concern
+from domain.deadlines import ContactLapse
 from domain.events import CaseEventFields, Stamp
 from domain.helper import Helper, Pair
 from domain.units import level_of
@@ -70,15 +71,17 @@ def a_short_story() -> list:
     child.forget("监护人依法申请删除", stamp=STAMP)
 
     activity = Activity.hold(uuid4(), COMMUNITY, "法治安全讲座", "lecture", [child.id], stamp=STAMP)
+    lapse = ContactLapse.notice(child.id, OTHER_GRID, date(2026, 9, 1), 89, stamp=STAMP)
 
-    return [event for aggregate in (child, helper, pair, concern, activity) for event in aggregate.collect_events()]
+    return [event for aggregate in (child, helper, pair, concern, activity, lapse)
+            for event in aggregate.collect_events()]
 
 
 STORY = a_short_story()
 
 
 def test_the_domain_defines_the_expected_aggregates():
-    assert {cls.__name__ for cls in AGGREGATES} == {"Child", "Helper", "Pair", "Concern", "Activity"}
+    assert {cls.__name__ for cls in AGGREGATES} == {"Child", "Helper", "Pair", "Concern", "Activity", "ContactLapse"}
 
 
 @pytest.mark.parametrize("cls", AGGREGATES + EVENT_CLASSES, ids=lambda cls: cls.__qualname__)

@@ -1,0 +1,202 @@
+"""Processing a tenant's log into its read models, a batch at a time, each batch committed exactly once.
+
+Projections standing at the same position share a batch: its events are read and decoded once
+(decrypted only for projections that read personal fields), then, in one transaction, every
+projection's tracking row is locked and checked to still hold the batch's start, its rows are
+written, and its position moves. A crash before the commit leaves nothing; a batch another process
+committed first is dropped because the position moved. A projection behind the others (new, or
+rebuilt alone) catches up on its own batches until it stands with them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from infra.mapper import SealedStoredEvent
+from infra.migrations import schema_for
+from infra.projection_specs import PROJECTIONS, Batch, Conn, ProjectionSpec
+
+if TYPE_CHECKING:
+    from infra.bootstrap import Infrastructure
+
+BATCH = 1000
+_AT = "@position"  # the position a projection's memo reflects
+Progress = Callable[[int, int], None]
+
+
+def _peek(infra: Infrastructure, schema: str) -> tuple[dict[str, int], int]:
+    """Every tracked position of the tenant, and its log's head."""
+    with infra.datastore.get_connection() as conn:
+        rows = conn.execute(SQL("SELECT projection, position FROM {0}.projection_tracking UNION ALL"
+                                " SELECT NULL, coalesce(max(notification_id), 0) FROM {0}.events")
+                            .format(Identifier(schema))).fetchall()
+    head = next(r["position"] for r in rows if r["projection"] is None)
+    return {r["projection"]: r["position"] for r in rows if r["projection"] is not None}, head
+
+
+def _lock(conn: Conn, schema: str, names: Sequence[str]) -> dict[str, int]:
+    """The tracked positions of these projections, their rows locked until the transaction ends."""
+    ordered = sorted(names)  # one lock order for every process: no deadlock
+    conn.execute(SQL("INSERT INTO {}.projection_tracking (projection, position) SELECT unnest(%s::text[]), 0"
+                     " ON CONFLICT (projection) DO NOTHING").format(Identifier(schema)), [ordered])
+    rows = conn.execute(SQL("SELECT projection, position FROM {}.projection_tracking WHERE projection = ANY(%s)"
+                            " ORDER BY projection FOR UPDATE").format(Identifier(schema)), [ordered]).fetchall()
+    return {r["projection"]: r["position"] for r in rows}
+
+
+def _read(infra: Infrastructure, tenant: str, after: int, limit: int, personal: frozenset[str]
+          ) -> list[tuple[int, SealedStoredEvent]]:
+    """Up to `limit` events after `after`, in log order; the subject's wrapped key only for `personal` topics."""
+    schema = schema_for(tenant)
+    with infra.datastore.get_connection() as conn:
+        # Binary tuples: bytea arrives as bytes (no hex decoding), and no dict is built per row.
+        cur = conn.cursor(row_factory=tuple_row, binary=True)
+        rows = cur.execute(f"SELECT notification_id, originator_id, originator_version, topic, state, subject_id"
+                           f" FROM {schema}.events WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+                           [after, limit], prepare=True).fetchall()
+        # Keys are joined only where a projection reads sealed fields: nothing else is decrypted. A key
+        # deleted since the events were read reads as erased, as it should.
+        subjects = list({r[5] for r in rows if r[3] in personal and r[5] is not None})
+        keys = dict(cur.execute(f"SELECT subject_id, wrapped_key FROM {schema}.subject_keys"
+                                f" WHERE subject_id = ANY(%b::uuid[])", [subjects], prepare=True).fetchall()
+                    ) if subjects else {}
+    return [(r[0], SealedStoredEvent(r[1], r[2], r[3], r[4], r[5], keys.get(r[5]))) for r in rows]
+
+
+def _personal(group: Sequence[ProjectionSpec]) -> frozenset[str]:
+    return frozenset().union(*(spec.personal_topics for spec in group))
+
+
+def _decode(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec],
+            stored: Sequence[tuple[int, SealedStoredEvent]]) -> dict[str, list[tuple[int, Any]]]:
+    """Each projection's events of a batch, each event decoded once (and skipped undecoded if none takes it)."""
+    mapper = infra.logs[tenant].mapper
+    decoded: dict[str, list[tuple[int, Any]]] = {spec.name: [] for spec in group}
+    routes: dict[str, list[list[tuple[int, Any]]]] = {}
+    for position, event in stored:
+        route = routes.get(event.topic)
+        if route is None:
+            route = routes[event.topic] = [decoded[spec.name] for spec in group if event.topic in spec.topics]
+        targets = route
+        if not targets:
+            continue  # skipped undecoded
+        # Events of personal topics come with their key (see `_read`); without one the mapper leaves
+        # personal fields as None and decrypts nothing.
+        domain_event = mapper.to_domain_event(event)
+        for target in targets:
+            target.append((position, domain_event))
+    return decoded
+
+
+def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, list[tuple[int, Any]]],
+           to_position: int) -> None:
+    """Write the projections' rows for a batch and their new tracking positions (inside the batch's transaction).
+
+    Every writer loads what it needs first; then all of them apply and write in one pipeline, so the
+    database works through one projection's statements while Python applies the next one's events.
+    """
+    writers = [(spec, spec.rows(batch)) for spec in specs]
+    for spec, rows in writers:
+        prepare = getattr(rows, "prepare", None)
+        if prepare is not None:
+            prepare(decoded[spec.name])
+    with batch.conn.pipeline():
+        for spec, rows in writers:
+            for position, event in decoded[spec.name]:
+                spec.apply(event, position, rows)
+            flush = getattr(rows, "flush", None)
+            if flush is not None:
+                flush()
+            batch.conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
+                               .format(Identifier(batch.schema)), [to_position, spec.name])
+
+
+def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int,
+          memo: dict[str, dict[str, Any]]) -> None:
+    """One batch after `position` for the projections standing there (those another process moved are left).
+
+    `memo` carries row writers' state from one batch to the next: it is only true while every change to
+    a projection's rows since the last batch was that batch's own, so it is dropped when it was not.
+    """
+    stored = _read(infra, tenant, position, limit, _personal(group))
+    if not stored:
+        return
+    decoded = _decode(infra, tenant, group, stored)
+    schema = schema_for(tenant)
+    with infra.datastore.get_connection() as conn, conn.transaction():
+        locked = _lock(conn, schema, [spec.name for spec in group])
+        for spec in group:
+            remembered = memo.get(spec.name)
+            if remembered is not None and remembered.get(_AT) != locked[spec.name]:
+                memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
+        # A projection another process moved meanwhile is left out: this batch must not count twice for it.
+        live = [spec for spec in group if locked[spec.name] == position]
+        _apply(Batch(conn, tenant, schema, infra, memo), live, decoded, stored[-1][0])
+        for spec in live:
+            if spec.name in memo:
+                memo[spec.name][_AT] = stored[-1][0]
+
+
+def _refresh(infra: Infrastructure, tenant: str, projections: Sequence[ProjectionSpec]) -> None:
+    """Bring rows derived from settings up to date (a cheap check first; the work with the tracking row locked)."""
+    schema = schema_for(tenant)
+    for spec in projections:
+        if spec.refresh is None or spec.stale is None:
+            continue
+        with infra.datastore.get_connection() as conn:
+            if spec.stale(conn, tenant):
+                with conn.transaction():
+                    _lock(conn, schema, [spec.name])
+                    spec.refresh(conn, tenant, schema)
+
+
+def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
+            batch: int = BATCH, max_batches: int | None = None) -> tuple[int, bool]:
+    """Process up to `max_batches` batches; return the lowest position the projections reached, and if more remain."""
+    schema = schema_for(tenant)
+    _refresh(infra, tenant, projections)
+    done = 0
+    memo: dict[str, dict[str, Any]] = {}  # lives for this call only: a failed batch takes it away with it
+    while True:
+        tracked, head = _peek(infra, schema)
+        positions = {spec.name: tracked.get(spec.name, 0) for spec in projections}
+        behind = [spec for spec in projections if positions[spec.name] < head]
+        if not behind or (max_batches is not None and done >= max_batches):
+            return min(positions.values(), default=0), bool(behind)
+        start = min(positions[spec.name] for spec in behind)
+        _step(infra, tenant, [spec for spec in behind if positions[spec.name] == start], start, batch, memo)
+        done += 1
+
+
+def catch_up(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
+             batch: int = BATCH) -> int:
+    """Process everything recorded so far for a tenant, now; return the position its read models reached."""
+    return advance(infra, tenant, projections=projections, batch=batch)[0]
+
+
+def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
+            batch: int = BATCH, progress: Progress | None = None) -> int:
+    """Empty read models and replay the tenant's log from 0 in one transaction; readers see the old rows until then."""
+    schema = schema_for(tenant)
+    position = 0
+    with infra.datastore.get_connection() as conn, conn.transaction():
+        _lock(conn, schema, [spec.name for spec in projections])  # runners wait for the rebuild, then see it done
+        head = _peek(infra, schema)[1]
+        for spec in projections:
+            spec.reset(conn, tenant, schema)
+            if spec.refresh is not None:
+                spec.refresh(conn, tenant, schema)
+        batch_of = Batch(conn, tenant, schema, infra)
+        while stored := _read(infra, tenant, position, batch, _personal(projections)):
+            _apply(batch_of, projections, _decode(infra, tenant, projections, stored), stored[-1][0])
+            position = stored[-1][0]
+            if progress is not None:
+                progress(position, head)
+        for spec in projections:
+            conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
+                         .format(Identifier(schema)), [position, spec.name])
+    return position

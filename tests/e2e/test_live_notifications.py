@@ -1,0 +1,258 @@
+"""Live notifications from a real server process (uvicorn, in-process projections and Celery worker) over
+loopback: SSE and WebSocket clients, a real broker, bounded waits and no fixed sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+
+from infra.notify_channels import APPLICATION_NAME
+from services.worker import app as worker_app
+from services.worker.tasks import check_deadlines
+from tests.e2e.conftest import PASSWORD, Team, child_body, new_team
+from tests.e2e.test_errors_and_server import ROOT, free_port, wait_until_healthy
+from tests.worker_fixtures import QUEUE, broker_settings
+
+WAIT = 20.0  # seconds any one notice may take to arrive, at most
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, url: str, log: Any) -> None:
+        self.process, self.url, self.log = process, url, log
+
+    def stop(self, timeout: float) -> int:
+        """SIGTERM, then the exit code; a kill (and failure) if it does not leave within `timeout`."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"the server did not exit within {timeout} s of SIGTERM") from None
+
+
+@pytest.fixture(scope="module")
+async def server(infra, database_url, tmp_path_factory) -> AsyncIterator[Server]:
+    """`shouwang serve --with-workers` in its own process, on the test database and the run's broker."""
+    logs = tmp_path_factory.mktemp("live")
+    port = free_port()
+    settings = broker_settings(infra)
+    worker_app.configure(settings)
+    worker_app.app.conf.task_default_queue = QUEUE  # this process sends, the server's worker takes
+    env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(settings.data_dir),
+           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT),
+           "SHOUWANG_CELERY_QUEUE": QUEUE, "SHOUWANG_DEADLINE_MINUTES": "600", "SHOUWANG_PROJECTION_SWEEP_SECONDS": "2"}
+    log = (logs / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--with-workers"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    running = Server(process, f"127.0.0.1:{port}", logs / "server.log")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{running.url}", timeout=30) as client:
+            await wait_until_healthy(client, process)
+        yield running
+    except BaseException:
+        print((logs / "server.log").read_text(errors="replace")[-5000:])
+        raise
+    finally:
+        try:
+            running.stop(timeout=15)
+        finally:
+            log.close()
+
+
+@pytest.fixture(scope="module")
+async def teams(infra) -> tuple[Team, Team]:
+    """Two streets (tenants) of one district, each with its street supervisor."""
+    return await new_team(infra), await new_team(infra)
+
+
+async def token(server: Server, username: str) -> str:
+    async with httpx.AsyncClient(base_url=f"http://{server.url}") as client:
+        answer = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+async def raise_urgent(server: Server, team: Team) -> str:
+    """Register a child and raise an urgent concern about it, as the team's grid worker over HTTP."""
+    auth = {"Authorization": f"Bearer {await token(server, f'grid_worker.{team.code}')}"}
+    async with httpx.AsyncClient(base_url=f"http://{server.url}", headers=auth, timeout=30) as client:
+        child = await client.post(f"/api/v1/t/{team.code}/children", json=child_body(team.street.grid))
+        assert child.status_code == 201, child.text
+        concern = await client.post(f"/api/v1/t/{team.code}/concerns", json={
+            "child_id": child.json()["id"], "category": "abuse", "severity": "urgent", "description": "身上有伤"})
+        assert concern.status_code == 201, concern.text
+    return concern.json()["id"]
+
+
+class EventStream:
+    """An SSE client reading in the background; `next()` waits (bounded) for the next event."""
+
+    def __init__(self, server: Server, access_token: str, last_event_id: int | None = None) -> None:
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self._client = httpx.AsyncClient(base_url=f"http://{server.url}", headers=headers, timeout=None)
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._open = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _read(self) -> None:
+        async with self._client.stream("GET", "/api/v1/notifications/stream") as response:
+            assert response.status_code == 200
+            self._open.set()
+            event: dict[str, str] = {}
+            async for line in response.aiter_lines():
+                if not line:
+                    if "data" in event:
+                        await self._events.put({"id": int(event["id"]), **json.loads(event["data"])})
+                    event = {}
+                elif not line.startswith(":"):
+                    field, _, value = line.partition(":")
+                    event[field] = value.removeprefix(" ")
+
+    async def __aenter__(self) -> EventStream:
+        self._task = asyncio.create_task(self._read())
+        await asyncio.wait_for(self._open.wait(), WAIT)
+        return self
+
+    async def next(self) -> dict[str, Any]:
+        return await asyncio.wait_for(self._events.get(), WAIT)
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self._client.aclose()
+
+
+async def socket_next(ws: ClientConnection) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+
+
+def ws_url(server: Server, query: str = "") -> str:
+    return f"ws://{server.url}/api/v1/notifications/ws{query}"
+
+
+async def test_an_urgent_concern_reaches_the_street_supervisors_stream_and_socket_and_no_other_tenant(
+        server, teams):
+    mine, other = teams
+    me, them = [await token(server, f"supervisor.{t.code}") for t in teams]
+    async with EventStream(server, me) as my_stream, EventStream(server, them) as their_stream, \
+            connect(ws_url(server, f"?token={me}")) as my_socket, \
+            connect(ws_url(server), additional_headers={"Authorization": f"Bearer {them}"}) as their_socket:
+        concern = await raise_urgent(server, mine)
+        by_stream, by_socket = await my_stream.next(), await socket_next(my_socket)
+        assert by_stream == by_socket
+        assert (by_stream["kind"], by_stream["concern_id"], by_stream["tenant"], by_stream["severity"]) == (
+            "concern_raised", concern, mine.code, "urgent")
+
+        # The other tenant's supervisor hears of its own concern first: nothing of ours came before it.
+        theirs = await raise_urgent(server, other)
+        assert (await their_stream.next())["concern_id"] == theirs
+        assert (await socket_next(their_socket))["concern_id"] == theirs
+    assert "?token=[redacted]" in server.log.read_text() and me not in server.log.read_text()
+
+
+async def test_reconnecting_with_last_event_id_replays_exactly_the_missed_ones(server, teams):
+    team = teams[0]
+    me = await token(server, f"supervisor.{team.code}")
+    async with EventStream(server, me) as stream:
+        await raise_urgent(server, team)
+        seen = await stream.next()
+    missed = [await raise_urgent(server, team) for _ in range(2)]
+    await inbox_holds(server, me, missed)
+
+    async with EventStream(server, me, last_event_id=seen["id"]) as stream:
+        replayed = [await stream.next() for _ in missed]
+        live = await raise_urgent(server, team)
+        after = await stream.next()
+
+    assert [n["concern_id"] for n in replayed] == missed
+    assert after["concern_id"] == live and after["id"] > replayed[-1]["id"] > seen["id"]
+
+
+async def inbox_holds(server: Server, access_token: str, concern_ids: list[str]) -> None:
+    """Wait (bounded) until the projection has put these concerns' notices in the inbox."""
+    async with httpx.AsyncClient(base_url=f"http://{server.url}",
+                                 headers={"Authorization": f"Bearer {access_token}"}) as client:
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while asyncio.get_running_loop().time() < deadline:
+            held = {n.get("concern_id") for n in (await client.get("/api/v1/notifications")).json()["items"]}
+            if set(concern_ids) <= held:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{concern_ids} not in the inbox within {WAIT} s")
+
+
+async def test_an_unacknowledged_urgent_concern_escalates_by_itself_and_its_street_supervisor_hears_it(
+        server, teams):
+    team = teams[0]
+    async with EventStream(server, await token(server, f"supervisor.{team.code}")) as stream:
+        concern = await raise_urgent(server, team)
+        assert (await stream.next())["kind"] == "concern_raised"
+        later = datetime.now(UTC) + timedelta(hours=5)
+        result = await outcome(check_deadlines.delay(team.code, later.isoformat()))
+        # Every urgent concern of this street raised by earlier tests is overdue by then too.
+        assert concern in result["escalated"]
+        heard = [await stream.next() for _ in result["escalated"]]
+
+    assert sorted(n["concern_id"] for n in heard) == sorted(result["escalated"])
+    assert {(n["kind"], n["level"], n["unit"]) for n in heard} == {("concern_escalated", "street", team.code)}
+
+
+async def outcome(result: Any) -> Any:
+    """A task's return value, waited for (bounded) without blocking the streams' event loop."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while not result.ready():
+        assert asyncio.get_running_loop().time() < deadline, "the task did not come back within 60 s"
+        await asyncio.sleep(0.05)
+    return result.get(timeout=1)
+
+
+async def test_notices_still_arrive_after_the_listening_connection_drops(server, teams, database_url):
+    team = teams[0]
+    async with EventStream(server, await token(server, f"supervisor.{team.code}")) as stream:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            dropped = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                   " WHERE application_name = %s", [APPLICATION_NAME]).fetchone()[0]
+        assert dropped >= 1
+        concern = await raise_urgent(server, team)
+        assert (await stream.next())["concern_id"] == concern
+
+
+async def test_a_socket_without_a_valid_token_is_refused(server):
+    for url, headers in ((ws_url(server), {}), (ws_url(server, "?token=forged"), {}),
+                         (ws_url(server), {"Authorization": "Bearer forged"})):
+        with pytest.raises(InvalidStatus):
+            async with connect(url, additional_headers=headers):
+                pass
+
+
+async def test_clients_that_vanish_or_stay_never_hang_the_server(server, teams):
+    team = teams[0]
+    me = await token(server, f"supervisor.{team.code}")
+    for _ in range(5):  # clients that leave abruptly, mid-stream
+        async with EventStream(server, me), connect(ws_url(server, f"?token={me}")) as socket:
+            socket.transport.abort()
+    async with httpx.AsyncClient(base_url=f"http://{server.url}") as client:
+        assert (await client.get("/health")).status_code == 200
+
+    # And clients that stay: the server still leaves promptly when told to stop.
+    async with EventStream(server, me), connect(ws_url(server, f"?token={me}")):
+        assert await asyncio.to_thread(server.stop, 10) == 0

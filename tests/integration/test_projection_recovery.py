@@ -1,0 +1,187 @@
+"""Every projection keeps exactly-once under crashes, follows changed quotas, and is served by the one runner."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from domain.settings import ContactQuota, TenantSettings
+from infra.dashboard_reads import dashboard, worklist
+from infra.projection_runner import catch_up, rebuild
+from infra.read_models import create_read_pool, wait_for_position
+from projections import unit_counters
+from tests.conftest import NOW, make_street
+from tests.integration.dashboard_story import FIVE_ONES, Story
+from tests.integration.test_child_register import log_head, own_database, start_runner, stop_runner  # noqa: F401
+from tests.integration.test_dashboards import projection_state
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def a_busy_street(infra, children: int = 6) -> tuple[Story, object, list]:
+    """A street whose children are paired, visited in two semesters, aided, moved and worried about."""
+    street, story = make_street(infra, "150994"), Story()
+    helper = story.helper(street, "恢复测试帮扶人")
+    kids = []
+    for n in range(children):
+        child = story.register(street, street.grid if n % 2 else street.other_grid)
+        kids.append(child)
+        if n < 2:
+            story.pair(child, helper)
+        for i, kind in enumerate(FIVE_ONES):
+            if (n + i) % 3:
+                story.visit(child, kind, date(2026, 10 if n % 2 else 4, 1 + i))
+        story.grant(child, 1000 * (n + 1), date(2026, 10, 1))
+    story.move(kids[0], street.grid)
+    story.escalate(story.worry(kids[1], "urgent"))
+    story.close(kids[2])
+    return story, street, kids
+
+
+def test_a_changed_quota_recounts_the_met_counters_exactly_as_a_rebuild_would(infra, database_url):
+    story, street, kids = a_busy_street(infra)
+    catch_up(infra, street.code)
+    before = projection_state(database_url, street.code)
+    strict = TenantSettings(contact_quota=ContactQuota(talk=2, letter=0, parent_call=1))
+    infra.directory.put_settings(street.code, strict)
+
+    catch_up(infra, street.code)  # nothing new in the log: the quota alone changed
+
+    changed = projection_state(database_url, street.code)
+    assert changed["rollup.grid_semester"] != before["rollup.grid_semester"]
+    assert changed["rollup.quotas"][0]["parent_call"] == 1
+    rebuild(infra, street.code)
+    assert projection_state(database_url, street.code) == changed
+
+
+async def test_dashboards_and_worklists_count_against_the_new_quota(infra, database_url):
+    story, street, kids = a_busy_street(infra, children=3)
+    catch_up(infra, street.code)
+    infra.directory.put_settings(street.code, TenantSettings(contact_quota=ContactQuota(
+        home_visit=0, talk=0, teacher_contact=0, guardian_contact=0, letter=0, parent_call=1)))
+    pool = await create_read_pool(database_url, max_size=1)
+    try:
+        listed = await worklist(pool, street.code, "2026-autumn", [street.code], names=False)
+        assert [i["missing"] for i in listed["items"]] == [{"parent_call": 1}] * 2
+        catch_up(infra, street.code)
+        board = await dashboard(pool, street.code, "street", "2026-autumn", now=NOW)
+    finally:
+        await pool.close()
+    assert set(board["contacts"]) == {"parent_call", "all_done", "all_done_pct"}
+    assert board["contacts"]["parent_call"] == {"done": 0, "pct": 0.0}
+
+
+KILLABLE_RUNNER = """
+import dataclasses
+import sys
+from infra import projection_batches, projection_specs as specs
+from infra.bootstrap import connect
+from infra.counter_rows import CounterTables
+from infra.settings import load_settings
+flushed = 0
+class Hanging(CounterTables):
+    def flush(self):
+        global flushed
+        super().flush()
+        flushed += 1
+        if flushed == 3:  # the third batch has written its rows but not committed: say so, hang until killed
+            print("mid-batch", flush=True)
+            sys.stdin.read()
+counters = dataclasses.replace(specs.UNIT_COUNTERS, rows=lambda b: Hanging(b.conn, b.tenant, b.schema))
+projection_batches.catch_up(connect(load_settings(), migrate=False), sys.argv[1],
+                            projections=[specs.CHILD_REGISTER, counters, specs.CONCERN_QUEUE], batch=5)
+"""
+
+
+def counters_being_written(database_url: str, within: float = 5.0) -> bool:
+    """Whether another session holds a write lock on the shared counters (an open batch has written rows)."""
+    deadline = time.monotonic() + within
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute("SELECT count(*) FROM pg_locks WHERE pid <> pg_backend_pid() AND mode = 'RowExclusiveLock'"
+                            " AND relation = 'rollup.grid_semester'::regclass").fetchone()[0]:
+                return True
+            time.sleep(0.01)  # the subprocess's statements may still be in flight; bounded by the deadline
+    return False
+
+
+def test_a_worker_killed_mid_batch_resumes_with_exactly_the_rows_of_a_rebuild(infra, database_url, tmp_path):
+    story, street, kids = a_busy_street(infra, children=8)
+    env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode()}
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE_RUNNER, street.code], env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            assert selector.select(timeout=60), "the worker never reached the middle of a batch"
+        assert process.stdout.readline() == b"mid-batch\n", process.stderr.read()
+        assert counters_being_written(database_url), "the killed batch had written no rows"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    killed = projection_state(database_url, street.code)
+    assert {t["position"] for t in killed["tracking"]} == {10}  # two batches of five committed, the third not
+
+    catch_up(infra, street.code)
+    resumed = projection_state(database_url, street.code)
+    rebuild(infra, street.code)
+    assert resumed == projection_state(database_url, street.code)
+    assert sum(r["children_open"] for r in resumed["rollup.grid_children"]) == 7
+
+
+async def test_the_runner_serves_every_projection_and_notices_a_changed_quota(own_database):  # noqa: F811
+    infra = own_database
+    street = make_street(infra)
+    story = Story()
+    child = story.register(street, street.grid)
+    story.visit(child, "talk", date(2026, 10, 1))
+    position = log_head(infra.database_url, street.code)
+    pool = await create_read_pool(infra.database_url, max_size=2)
+    thread, stop = start_runner(infra, workers=2, sweep_seconds=0.2)
+    try:
+        for name in ("child_register", unit_counters.NAME, "concern_queue"):
+            assert await wait_for_position(pool, street.code, name, position, timeout=10), name
+        infra.directory.put_settings(street.code, TenantSettings(contact_quota=ContactQuota(talk=3)))
+        deadline = time.monotonic() + 10
+        while await pool.fetchval("SELECT talk FROM rollup.quotas WHERE tenant = $1", street.code) != 3:
+            assert time.monotonic() < deadline, "the runner never noticed the new quota"
+            await asyncio.sleep(0.05)  # a poll interval; the wait itself is bounded by the deadline
+    finally:
+        stop_runner(thread, stop)
+        await pool.close()
+
+
+def test_a_worker_does_not_trust_what_it_remembers_of_rows_another_worker_changed(infra, database_url):
+    from infra.projection_batches import _peek, _step
+    from infra.projection_specs import UNIT_COUNTERS
+
+    story, street, kids = a_busy_street(infra)
+    memo: dict = {}
+    _step(infra, street.code, [UNIT_COUNTERS], 0, 20, memo)  # this worker remembers the children it met
+    catch_up(infra, street.code, projections=[UNIT_COUNTERS], batch=7)  # another worker does the rest
+    story.move(kids[1], street.other_grid)  # and more happens to a child this worker remembers
+    story.visit(kids[1], "talk", date(2026, 10, 20))
+    position = _peek(infra, f"t_{street.code}")[0][unit_counters.NAME]
+    catch_up(infra, street.code, projections=[UNIT_COUNTERS], batch=1)
+    story.visit(kids[1], "teacher_contact", date(2026, 10, 21))  # its first: the quota is met where it now is
+    wrong_start = _peek(infra, f"t_{street.code}")[0][unit_counters.NAME]
+
+    _step(infra, street.code, [UNIT_COUNTERS], wrong_start, 5, memo)  # resumes with a stale memory
+
+    assert position < wrong_start
+    catch_up(infra, street.code)  # the other projections too, for the comparison
+    resumed = projection_state(database_url, street.code)
+    rebuild(infra, street.code)
+    assert resumed == projection_state(database_url, street.code)
