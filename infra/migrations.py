@@ -231,6 +231,38 @@ def tenant_steps(schema: str) -> list[str]:
         """,
         # 8: the notification inbox of the tenant's users and its rules' state; see infra/notice_schema.py.
         notice_schema.tenant_step_sql(schema),
+        # 9: record_events without its NOTIFY: inside the writing transaction it held PostgreSQL's
+        # server-wide notify lock until the commit was flushed, serialising every tenant's writers.
+        # infra.recorder.Notifier now sends the wake-up just after the commit.
+        f"""
+        CREATE OR REPLACE FUNCTION {schema}.record_events(
+            ids uuid[], versions bigint[], topics text[], states bytea[], subjects uuid[],
+            key_ids uuid[], wrapped_keys bytea[], forget uuid[],
+            claim_user uuid DEFAULT NULL, claim_key text DEFAULT NULL, claim_hash bytea DEFAULT NULL,
+            claim_status int DEFAULT NULL, claim_id uuid DEFAULT NULL, claim_version bigint DEFAULT NULL
+        ) RETURNS SETOF bigint LANGUAGE plpgsql AS $body$
+        DECLARE
+            positions bigint[];
+        BEGIN
+            -- Serialise this tenant's writers so that commit order equals notification-id order.
+            LOCK TABLE {schema}.events IN EXCLUSIVE MODE;
+            INSERT INTO {schema}.subject_keys (subject_id, wrapped_key) SELECT * FROM unnest(key_ids, wrapped_keys);
+            DELETE FROM {schema}.subject_keys WHERE subject_id = ANY (forget);
+            WITH inserted AS (
+                INSERT INTO {schema}.events (originator_id, originator_version, topic, state, subject_id)
+                SELECT * FROM unnest(ids, versions, topics, states, subjects)
+                RETURNING notification_id
+            ) SELECT array_agg(notification_id ORDER BY notification_id) INTO positions FROM inserted;
+            IF claim_key IS NOT NULL THEN
+                INSERT INTO {schema}.idempotency
+                    (user_id, key, request_hash, status, result_id, result_version, position)
+                VALUES (claim_user, claim_key, claim_hash, claim_status, claim_id, claim_version,
+                        positions[array_length(positions, 1)]);
+            END IF;
+            RETURN QUERY SELECT unnest(positions);
+        END
+        $body$;
+        """,
     ]
 
 
