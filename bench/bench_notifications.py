@@ -33,7 +33,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -41,7 +41,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bench.bench_api import cpu_seconds, free_port, wait_healthy
 from bench.bench_case_log import fresh_database, make_tenants, registrations, server
+from bench.visit_load import visits_process
 from infra.bootstrap import connect
+from infra.notice_rows import channel_for
 from infra.migrations import migrate_all
 from infra.settings import Settings
 from services.app import platform
@@ -80,21 +82,35 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def login(base: str, username: str) -> str:
+async def login(base: str, username: str) -> tuple[str, str]:
+    """A user's token and id."""
     async with httpx.AsyncClient(base_url=base) as http:
         answer = await http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         answer.raise_for_status()
-        return answer.json()["access_token"]
+        return answer.json()["access_token"], answer.json()["user"]["id"]
 
 
-async def follow(base: str, token: str, arrived: dict[str, float], ready: asyncio.Event) -> None:
-    """Read a supervisor's SSE stream, noting when each concern's notice is parsed."""
+async def follow(base: str, token: str, user: str, seen: dict[str, tuple[float, tuple[str, int]]],
+                 ready: asyncio.Event) -> None:
+    """Read a supervisor's SSE stream, noting when each concern's notice is parsed, and its inbox row."""
     async with httpx.AsyncClient(base_url=base, timeout=None, headers={"Authorization": f"Bearer {token}"}) as http:
         async with http.stream("GET", "/api/v1/notifications/stream") as response:
             ready.set()
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
-                    arrived[json.loads(line[5:])["concern_id"]] = time.perf_counter()
+                    notice = json.loads(line[5:])
+                    seen[notice["concern_id"]] = (time.perf_counter(), (channel_for(UUID(user)), notice["id"]))
+
+
+async def signals(url: str, channels: list[str], heard: dict[tuple[str, int], float]) -> asyncpg.Connection:
+    """LISTEN to the supervisors' own channels: when the projection's commit signalled each inbox row."""
+    info = conninfo_to_dict(url)
+    conn = await asyncpg.connect(host=info.get("host"), port=int(info.get("port") or 5432), user=info.get("user"),
+                                 database=info.get("dbname"))
+    for channel in channels:
+        await conn.add_listener(channel, lambda _, __, ch, payload: heard.setdefault((ch, int(payload)),
+                                                                                     time.perf_counter()))
+    return conn
 
 
 async def raw_probe(url: str, stop: asyncio.Event, samples: list[float]) -> None:
@@ -173,22 +189,17 @@ async def open_loop(base: str, tokens: dict[str, str], tenants: list[dict[str, A
     return done
 
 
-def visits_process(base: str, tokens: dict[str, str], tenants: list[dict[str, Any]], rate: float, warmup: float,
-                   seconds: float, results: Any) -> None:
-    """The visits, from a process of their own: their client work never delays the measuring process's clock."""
-    warm = asyncio.run(open_loop(base, tokens, tenants, rate, warmup, False))
-    timed = asyncio.run(open_loop(base, tokens, tenants, rate, seconds, False, first=warm["sent"]))
-    results.send({k: timed[k] for k in ("latencies", "errors", "sent", "seconds")})
-
-
-async def measure(base: str, tenants: list[dict[str, Any]], rate: float, seconds: float, warmup: float,
-                  url: str, pids: dict[str, int]) -> dict[str, Any]:
+async def measure(base: str, streams_base: str, tenants: list[dict[str, Any]], rate: float, seconds: float,
+                  warmup: float, url: str, pids: dict[str, int]) -> dict[str, Any]:
     """Visits from another process; here the urgent concerns, the supervisors' streams and the raw probe."""
-    tokens = {t["code"]: await login(base, f"worker.{t['code']}") for t in tenants}
-    arrived: dict[str, float] = {}
+    tokens = {t["code"]: (await login(base, f"worker.{t['code']}"))[0] for t in tenants}
+    supervisors = [await login(base, f"supervisor.{t['code']}") for t in tenants]
+    seen: dict[str, tuple[float, tuple[str, int]]] = {}
+    heard: dict[tuple[str, int], float] = {}
+    listener = await signals(url, [channel_for(UUID(user)) for _, user in supervisors], heard)
     readies = [asyncio.Event() for _ in tenants]
-    streams = [asyncio.create_task(follow(base, await login(base, f"supervisor.{t['code']}"), arrived, ready))
-               for t, ready in zip(tenants, readies)]
+    streams = [asyncio.create_task(follow(streams_base, token, user, seen, ready))
+               for (token, user), ready in zip(supervisors, readies)]
     await asyncio.gather(*(r.wait() for r in readies))
     spawn = multiprocessing.get_context("spawn")
     mine, theirs = spawn.Pipe(duplex=False)
@@ -205,16 +216,22 @@ async def measure(base: str, tenants: list[dict[str, Any]], rate: float, seconds
         used = {name: round((cpu_seconds(pid) - cpu[name]) / timed["seconds"], 2) for name, pid in pids.items()}
         loaded = await asyncio.to_thread(mine.recv)
         deadline = time.perf_counter() + 10
-        while set(timed["raised"]) - set(arrived) and time.perf_counter() < deadline:
+        while set(timed["raised"]) - set(seen) and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         stop.set()
         await probe
     finally:
         visits.join(timeout=60)
+        await listener.close()
         for stream in streams:
             stream.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
-    return figures(rate, timed, loaded, arrived, raw, used)
+    # Where the time goes: commit -> the projection's commit signalling the row -> the stream.
+    runner = [heard[seen[c][1]] - got for c, (_, got) in timed["raised"].items() if c in seen and seen[c][1] in heard]
+    relay = [seen[c][0] - heard[seen[c][1]] for c in timed["raised"] if c in seen and seen[c][1] in heard]
+    split = {"runner_p50_ms": round(pct(runner, 0.5), 1), "runner_p99_ms": round(pct(runner, 0.99), 1),
+             "relay_p50_ms": round(pct(relay, 0.5), 1), "relay_p99_ms": round(pct(relay, 0.99), 1)}
+    return {**figures(rate, timed, loaded, {c: t for c, (t, _) in seen.items()}, raw, used), **split}
 
 
 def figures(rate: float, timed: dict[str, Any], loaded: dict[str, Any], arrived: dict[str, float], raw: list[float],
@@ -242,22 +259,24 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def run(url: str, rate: float, seconds: float, warmup: float) -> dict[str, Any]:
+def run(url: str, rate: float, seconds: float, warmup: float, stream_process: bool) -> dict[str, Any]:
     master_key = secrets.token_bytes(32)
     migrate_all(url)
     tenants = prepare(url, master_key)
-    data, port = Path(tempfile.mkdtemp(prefix="shouwang-bench-notify-")), free_port()
+    data = Path(tempfile.mkdtemp(prefix="shouwang-bench-notify-"))
     env = {**os.environ, "DATABASE_URL": url, "SHOUWANG_DATA_DIR": str(data), "PYTHONPATH": str(ROOT),
            "SHOUWANG_MASTER_KEY": base64.b64encode(master_key).decode()}
-    api = start(["serve", "--port", str(port)], env, data / "api.log")
+    ports = [free_port() for _ in range(2 if stream_process else 1)]
+    apis = [start(["serve", "--port", str(port)], env, data / f"api-{port}.log") for port in ports]
     worker = start(["worker", "--no-celery"], env, data / "worker.log")
-    base = f"http://127.0.0.1:{port}"
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        asyncio.run(wait_healthy(base, api, data / "api.log"))
-        processes = {"api": api.pid, "worker": worker.pid}
-        return asyncio.run(measure(base, tenants, rate, seconds, warmup, url, processes))
+        for base, api, port in zip(bases, apis, ports):
+            asyncio.run(wait_healthy(base, api, data / f"api-{port}.log"))
+        processes = {"api": apis[0].pid, "worker": worker.pid, **({"streams api": apis[1].pid} if stream_process else {})}
+        return asyncio.run(measure(bases[0], bases[-1], tenants, rate, seconds, warmup, url, processes))
     finally:
-        for process in (api, worker):
+        for process in (*apis, worker):
             process.terminate()
             try:
                 process.wait(timeout=20)
@@ -274,6 +293,8 @@ def report(r: dict[str, Any]) -> None:
     print(f"{'commit -> SSE client (from the 201)':38} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['notices']:>8}")
     print(f"{'request sent -> SSE client':38} {r['p50_from_request_ms']:>8} {r['p99_from_request_ms']:>8}"
           f" {r['notices']:>8}")
+    print(f"{'  of which commit -> inbox row signalled':38} {r['runner_p50_ms']:>8} {r['runner_p99_ms']:>8}")
+    print(f"{'  of which signalled -> SSE client':38} {r['relay_p50_ms']:>8} {r['relay_p99_ms']:>8}")
     print(f"{'raw asyncpg INSERT+NOTIFY -> LISTEN':38} {r['raw_p50_ms']:>8} {r['raw_p99_ms']:>8} {r['raw_samples']:>8}")
     verdict = "met" if r["p99_ms"] < goal and not r["missing"] else "NOT met"
     print(f"goal p99 < 3 x raw p99 + 20 ms = {goal:.1f} ms: {verdict} (missing notices: {r['missing']})")
@@ -286,9 +307,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--stream-process", action="store_true",
+                        help="serve the SSE streams from a second API process, not the one taking the commands")
     args = parser.parse_args()
     with server(args.database_url) as server_url, fresh_database(server_url) as url:
-        report(run(url, args.rate, args.seconds, args.warmup))
+        report(run(url, args.rate, args.seconds, args.warmup, args.stream_process))
 
 
 if __name__ == "__main__":
