@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import itertools
 import os
 import secrets
-import selectors
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,8 +28,8 @@ from services.app import children, helpers, platform
 from tests.builders import child_details
 from tests.conftest import Street, make_street, platform_ctx, settings_for
 from tests.integration.db_search import tables_containing
+from tests.integration.killing import kill_mid_batch
 
-ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count(1)
 
 
@@ -243,35 +238,10 @@ runner.catch_up(connect(load_settings(), migrate=False), sys.argv[1], projection
 """
 
 
-def rows_being_written(database_url: str, tenant: str, within: float = 5.0) -> bool:
-    """Whether another session holds a write lock on the tenant's register (an open batch has written rows)."""
-    deadline = time.monotonic() + within
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            if conn.execute("SELECT count(*) FROM pg_locks WHERE pid <> pg_backend_pid() AND mode = 'RowExclusiveLock'"
-                            " AND relation = %s::regclass", [f"t_{tenant}.child_register"]).fetchone()[0]:
-                return True
-            time.sleep(0.01)  # the subprocess's statements may still be in flight; bounded by the deadline
-    return False
-
-
 def test_a_runner_killed_mid_batch_resumes_with_no_gap_and_no_double_count(street, infra, database_url, tmp_path):
     for _ in range(3):
         a_small_story(street)
-    env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode()}
-    process = subprocess.Popen([sys.executable, "-c", KILLABLE_RUNNER, street.code], env=env, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            assert selector.select(timeout=60), "the runner never reached the middle of a batch"
-        assert process.stdout.readline() == b"mid-batch\n", process.stderr.read()
-        assert rows_being_written(database_url, street.code), "the killed batch had written no rows"
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    kill_mid_batch(KILLABLE_RUNNER, street.code, infra, database_url, tmp_path, f"t_{street.code}.child_register")
     killed_at = register_state(database_url, street.code)["tracking"][0]["position"]
     assert 0 < killed_at < log_head(database_url, street.code)
 

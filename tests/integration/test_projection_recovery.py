@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import selectors
-import signal
-import subprocess
-import sys
 import time
 from datetime import date
-from pathlib import Path
 
-import psycopg
 
 from domain.settings import ContactQuota, TenantSettings
 from infra.dashboard_reads import dashboard, worklist
@@ -22,10 +14,10 @@ from infra.read_models import create_read_pool, wait_for_position
 from projections import unit_counters
 from tests.conftest import NOW, make_street
 from tests.integration.dashboard_story import FIVE_ONES, Story
+from tests.integration.killing import kill_mid_batch
 from tests.integration.test_child_register import log_head, own_database, start_runner, stop_runner  # noqa: F401
 from tests.integration.test_dashboards import projection_state
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def a_busy_street(infra, children: int = 6) -> tuple[Story, object, list]:
@@ -103,34 +95,9 @@ projection_batches.catch_up(connect(load_settings(), migrate=False), sys.argv[1]
 """
 
 
-def counters_being_written(database_url: str, within: float = 5.0) -> bool:
-    """Whether another session holds a write lock on the shared counters (an open batch has written rows)."""
-    deadline = time.monotonic() + within
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            if conn.execute("SELECT count(*) FROM pg_locks WHERE pid <> pg_backend_pid() AND mode = 'RowExclusiveLock'"
-                            " AND relation = 'rollup.grid_semester'::regclass").fetchone()[0]:
-                return True
-            time.sleep(0.01)  # the subprocess's statements may still be in flight; bounded by the deadline
-    return False
-
-
 def test_a_worker_killed_mid_batch_resumes_with_exactly_the_rows_of_a_rebuild(infra, database_url, tmp_path):
     story, street, kids = a_busy_street(infra, children=8)
-    env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode()}
-    process = subprocess.Popen([sys.executable, "-c", KILLABLE_RUNNER, street.code], env=env, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            assert selector.select(timeout=60), "the worker never reached the middle of a batch"
-        assert process.stdout.readline() == b"mid-batch\n", process.stderr.read()
-        assert counters_being_written(database_url), "the killed batch had written no rows"
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    kill_mid_batch(KILLABLE_RUNNER, street.code, infra, database_url, tmp_path, "rollup.grid_semester")
     killed = projection_state(database_url, street.code)
     assert {t["position"] for t in killed["tracking"]} == {10}  # two batches of five committed, the third not
 
