@@ -47,6 +47,10 @@ def celery_config(url: str | None, data_dir: Path) -> dict[str, Any]:
         "task_acks_late": True, "task_reject_on_worker_lost": True, "worker_prefetch_multiplier": 1,
         "result_expires": 24 * 3600, "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # No remote control: its Redis pub/sub connection is read by the worker's event loop while `stop()` closes
+        # it from another thread, and the loop then blocks in a socket read for good (no task taken, no exit).
+        # Nothing here uses `celery inspect`/`control`; workers are watched through /health and their logs.
+        "worker_enable_remote_control": False,
         # One queue per deployment sharing a broker (and per test run sharing the machine's Redis).
         "task_default_queue": os.environ.get("SHOUWANG_CELERY_QUEUE", "shouwang"),
     }

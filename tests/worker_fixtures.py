@@ -29,8 +29,9 @@ def celery_worker(infra: Infrastructure) -> Iterator[object]:
     app.conf.task_default_queue = QUEUE
     worker_app.use(infra)
     try:
+        # Only the run's own queue: Celery's default consuming set is fixed when the app first routes a task.
         with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30,
-                          loglevel="WARNING") as worker:
+                          loglevel="WARNING", queues=[QUEUE]) as worker:
             yield worker
     finally:
         worker_app.use(None)

@@ -26,6 +26,7 @@ from tests.e2e.conftest import PASSWORD, Team, child_body, new_team
 from tests.e2e.test_errors_and_server import ROOT, free_port, wait_until_healthy
 from tests.worker_fixtures import QUEUE, broker_settings
 
+LIVE_QUEUE = f"{QUEUE}-live"
 WAIT = 20.0  # seconds any one notice may take to arrive, at most
 
 
@@ -52,10 +53,13 @@ async def server(infra, database_url, tmp_path_factory) -> AsyncIterator[Server]
     port = free_port()
     settings = broker_settings(infra)
     worker_app.configure(settings)
-    worker_app.app.conf.task_default_queue = QUEUE  # this process sends, the server's worker takes
+    # This process sends, the server's worker takes. The server also runs a beat: its own queue keeps whatever
+    # the beat sends (at 00:30 Shanghai time, an anchor of every tenant in the test database) away from the
+    # session's test worker, which would otherwise be left running it at the end of the run.
+    worker_app.app.conf.task_default_queue = LIVE_QUEUE
     env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(settings.data_dir),
            "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT),
-           "SHOUWANG_CELERY_QUEUE": QUEUE, "SHOUWANG_DEADLINE_MINUTES": "600", "SHOUWANG_PROJECTION_SWEEP_SECONDS": "2"}
+           "SHOUWANG_CELERY_QUEUE": LIVE_QUEUE, "SHOUWANG_DEADLINE_MINUTES": "600", "SHOUWANG_PROJECTION_SWEEP_SECONDS": "2"}
     log = (logs / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--with-workers"],
@@ -73,6 +77,9 @@ async def server(infra, database_url, tmp_path_factory) -> AsyncIterator[Server]
             running.stop(timeout=15)
         finally:
             log.close()
+            with worker_app.app.connection_for_write() as connection:  # what the server's worker did not take
+                connection.default_channel.queue_purge(LIVE_QUEUE)
+            worker_app.app.conf.task_default_queue = QUEUE
 
 
 @pytest.fixture(scope="module")
