@@ -108,7 +108,9 @@ class Runner:
                  projections: Sequence[ProjectionSpec] = PROJECTIONS) -> None:
         self._infra = infra
         self._settings = settings
-        self._projections = projections
+        # Urgent projections first, on their own: their batches commit without waiting for the others'.
+        urgent = tuple(spec for spec in projections if spec.urgent)
+        self._groups = [group for group in (urgent, tuple(s for s in projections if not s.urgent)) if group]
         self._queue = _Queue()
 
     def run(self, stop: threading.Event) -> None:
@@ -160,8 +162,10 @@ class Runner:
             more = False
             try:
                 # A few batches at a time, then back of the queue: one big backlog cannot starve the rest.
-                _, more = advance(self._infra, tenant, projections=self._projections, batch=self._settings.batch,
-                                  max_batches=4)
+                for group in self._groups:
+                    _, behind = advance(self._infra, tenant, projections=group, batch=self._settings.batch,
+                                        max_batches=4)
+                    more = more or behind
             except Exception:
                 log.exception("projections of tenant %s failed; retried at the next sweep", tenant)
             finally:

@@ -41,6 +41,8 @@ class ProjectionSpec:
     the runner calls it first (to load state in bulk) and `flush()` after the last event.
     `personal_topics` are the events whose sealed personal fields it reads: only those are decrypted.
     `stale`/`refresh` bring rows derived from settings up to date when nothing new was recorded.
+    An `urgent` projection is advanced first by the runner, in transactions of its own: what a person is
+    waiting for (a supervisor's notice) never waits for the dashboards' counters to be written.
     """
 
     name: str
@@ -51,6 +53,7 @@ class ProjectionSpec:
     personal_topics: frozenset[str] = frozenset()
     stale: Callable[[Conn, str], bool] | None = None
     refresh: Callable[[Conn, str, str], None] | None = None
+    urgent: bool = False
 
 
 def _register_rows(batch: Batch) -> register_rows.RegisterTable:
@@ -85,7 +88,7 @@ CONCERN_QUEUE = ProjectionSpec(
 NOTIFICATIONS = ProjectionSpec(
     notifications.NAME, notifications.TOPICS, notifications.apply,
     lambda batch: notice_rows.NoticeTable(batch.conn, batch.tenant, batch.schema), notice_rows.reset,
-    notifications.PERSONAL_TOPICS)
+    notifications.PERSONAL_TOPICS, urgent=True)
 PROJECTIONS: tuple[ProjectionSpec, ...] = (CHILD_REGISTER, UNIT_COUNTERS, CONCERN_QUEUE, NOTIFICATIONS)
 
 

@@ -23,6 +23,7 @@ import msgspec
 from litestar import Controller, Request, WebSocket, get, post, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -136,7 +137,8 @@ class NotificationController(Controller):
         return {"id": notification_id, "read": True}
 
     @get("/stream", exclude_from_auth=True, responses=READ_PROBLEMS)
-    async def stream(self, request: Request[Any, Any, Any], channels: ChannelsPlugin) -> ServerSentEvent:
+    async def stream(self, request: Request[Any, Any, Any],
+                     channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         """Server-sent events: each notice as `data` with `id:` its id; resumes after `Last-Event-ID`."""
         inbox, cursor = await _start(request)
         pool = _pool(request)
@@ -156,7 +158,7 @@ class NotificationController(Controller):
 
 
 @websocket("/api/v1/notifications/ws", exclude_from_auth=True)
-async def notifications_ws(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
+async def notifications_ws(socket: WebSocket[Any, Any, Any], channels: NamedDependency[ChannelsPlugin]) -> None:
     """Each notice as a JSON text message; resumes after `?after=`; token in `Authorization` or `?token=`."""
     try:
         inbox, cursor = await _start(socket)
