@@ -219,3 +219,7 @@ class CaseLogs:
 
     def __len__(self) -> int:
         return len(self._logs)
+
+    def close(self) -> None:
+        """Send the last wake-ups; before the shared pool closes."""
+        self._notifier.close()
