@@ -140,6 +140,8 @@ class CaseLog(Application[UUID]):
         def describe(row: dict[str, Any]) -> dict[str, Any]:
             subject = row["subject_id"]
             if subject is not None and subject not in wrapped:
+                if len(wrapped) >= 4096:  # a whole tenant has tens of thousands of subjects: stay bounded
+                    wrapped.clear()
                 wrapped[subject] = self.recorder.fetch_wrapped_key(subject)
             stored = SealedStoredEvent(row["originator_id"], row["originator_version"], row["topic"],
                                        bytes(row["state"]), subject, wrapped.get(subject))

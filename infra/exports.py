@@ -109,10 +109,10 @@ def request(datastore: PostgresDatastore, schema: str, user_id: UUID, role: str,
 
 
 def abandon(datastore: PostgresDatastore, schema: str, export_id: UUID) -> None:
-    """Mark a job no worker was asked to build as failed, so that asking again makes a new one."""
+    """Remove a job no worker could be asked to build (the broker refused it): the request failed, so it
+    leaves nothing behind, and asking again makes a new one."""
     with datastore.get_connection() as conn:
-        conn.execute(_q("UPDATE {}.exports SET status = 'failed' WHERE id = %s AND status = 'queued'", schema),
-                     [export_id])
+        conn.execute(_q("DELETE FROM {}.exports WHERE id = %s AND status = 'queued'", schema), [export_id])
 
 
 def find(datastore: PostgresDatastore, schema: str, export_id: UUID) -> dict[str, Any] | None:

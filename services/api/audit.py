@@ -84,7 +84,7 @@ def _start_tenant_export(ctx: Any, key: str | None) -> Response[ExportJob]:
         try:
             build_export.delay(ctx.tenant, str(job["id"]))
         except Exception:
-            ctx.case_log.abandon_export(job["id"])  # never left queued with no task: a retry makes a new one
+            ctx.case_log.abandon_export(job["id"])  # never left queued without a task; the request records nothing
             raise
     return _accepted(ctx.tenant, job)
 

@@ -128,6 +128,24 @@ async def test_an_idempotency_key_names_one_job_after_the_log_moves(api, fresh_t
     assert again.headers["location"] == first.headers["location"] != later.headers["location"]
     assert (await fetch(api, team, later.headers["location"])).status_code == 200
 
+    too_long = {"Idempotency-Key": "k" * 201}
+    assert_problem(await api.post(team.url("/audit/exports"), headers=team.as_("tenant_admin", **too_long)),
+                   422, "Idempotency-Key")
+
+
+async def test_a_request_the_broker_refuses_leaves_no_job_behind(api, fresh_team, celery_worker, monkeypatch):
+    team = fresh_team
+    await register(api, team)
+
+    def refused(*_: Any) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(build_export, "delay", refused)
+    assert (await api.get(team.url("/audit/export"), headers=team.as_("tenant_admin"))).status_code == 500
+    monkeypatch.undo()
+    location = await ask(api, team)  # the same moment again: a new job, sent this time
+    assert (await fetch(api, team, location)).status_code == 200
+
 
 async def test_forgetting_a_child_voids_the_exports_made_before(api, fresh_team, celery_worker):
     team = fresh_team
