@@ -33,7 +33,8 @@ MAY: dict[str, frozenset[str]] = {
     "read_child": _CASE_WORKERS | {"helper", "auditor", "platform_admin", "district_officer"},
     "read_history": _CASE_WORKERS | {"auditor"},
     "audit": frozenset({"auditor", "tenant_admin"}),
-    "export_tenant": frozenset({"tenant_admin"}),
+    "export_tenant": frozenset({"tenant_admin", "auditor"}),  # and only with the whole street in scope
+    "build_exports": frozenset({SYSTEM}),
     "manage_platform": frozenset({"platform_admin"}),
     "manage_tenant": frozenset({"platform_admin", "tenant_admin"}),
     "enforce_deadlines": frozenset({SYSTEM}),

@@ -54,6 +54,7 @@ class Infrastructure:
     embedded: Any = field(default=None)
 
     def close(self) -> None:
+        self.logs.close()  # its notifier sends through the pool: stop it first
         self.datastore.close()
         if self.embedded is not None:
             self.embedded.stop()

@@ -8,6 +8,9 @@ over AMQP), or to files beside the embedded broker.
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +77,42 @@ def beat_schedule_file(settings: Settings) -> str:
     """Where the single beat keeps when each schedule last ran."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return str(settings.data_dir / "celerybeat-schedule")
+
+
+class BrokerProbe:
+    """Whether the configured broker answers: one bounded connection check, remembered for `ttl` seconds.
+
+    `/health` is polled by load balancers and monitors; asking the broker on every poll would cost a
+    connection each time, and a broker that hangs would hold a thread per poll. One check at a time
+    (the lock), each bounded by `timeout`, its answer reused until `ttl` has passed.
+    """
+
+    def __init__(self, url: str | None, *, ttl: float = 5.0, timeout: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self.checks = 0  # connection checks made (what the cache saves is visible in tests)
+        self._ttl, self._timeout, self._clock = ttl, timeout, clock
+        self._answer: tuple[float, str] | None = None
+        self._lock = threading.Lock()
+
+    def status(self) -> str:
+        """"absent" without a broker server (the embedded transport), else "ok" or "down"."""
+        if not self.url:
+            return "absent"
+        with self._lock:
+            if self._answer is None or self._clock() - self._answer[0] >= self._ttl:
+                self._answer = (self._clock(), "ok" if self._answers() else "down")
+            return self._answer[1]
+
+    def _answers(self) -> bool:
+        from kombu import Connection
+
+        self.checks += 1
+        # Redis: the transport PINGs when its first channel opens; bound the socket's reads as well as its connect.
+        options = {"socket_timeout": self._timeout} if self.url.startswith(("redis", "rediss")) else {}
+        try:
+            with Connection(self.url, connect_timeout=self._timeout, transport_options=options) as conn:
+                conn.ensure_connection(max_retries=0, timeout=self._timeout)  # one attempt, no retry sleep
+            return True
+        except Exception:  # any failure means "not answering"; /health names the broker, not the reason
+            return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -31,11 +32,34 @@ def _anchor_json(a: dict[str, Any]) -> dict[str, Any]:
 
 def export_bundle(datastore: PostgresDatastore, tenant: str, key: Ed25519PrivateKey, *,
                   child_id: UUID | None, describe: Any) -> dict[str, Any]:
-    """A bundle of one child's events (or, without `child_id`, the whole tenant log).
+    """A bundle of one child's events (or, without `child_id`, the whole tenant log), in memory.
 
     `describe(row)` gives the human-readable form of an event row (decoded, personal fields as
     the exporter may see them); it is shown, not verified.
     """
+    head, links, end = _stretch(datastore, tenant, key, child_id=child_id, describe=describe)
+    return {**head, "links": list(links), "end": end}
+
+
+def write_bundle(write: Callable[[bytes], None], datastore: PostgresDatastore, tenant: str,
+                 key: Ed25519PrivateKey, *, child_id: UUID | None, describe: Any) -> dict[str, int]:
+    """The same bundle as `export_bundle`, written piece by piece (one link at a time): a whole tenant's log
+    never sits in memory. Returns how many links and full events it holds and the position it ends at."""
+    head, links, end = _stretch(datastore, tenant, key, child_id=child_id, describe=describe)
+    opening = json.dumps(head, ensure_ascii=False, default=str)
+    write(f'{opening[:-1]}, "links": [\n'.encode())
+    count = events = 0
+    for item in links:
+        write((",\n" if count else "").encode() + json.dumps(item, ensure_ascii=False, default=str).encode())
+        count += 1
+        events += "event" in item
+    write(f'\n], "end": {json.dumps(end)}}}\n'.encode())
+    return {"links": count, "events": events, "end_position": end["position"] if end else 0}
+
+
+def _stretch(datastore: PostgresDatastore, tenant: str, key: Ed25519PrivateKey, *, child_id: UUID | None,
+             describe: Any) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any] | None]:
+    """A bundle's head (format, anchors' start), its links (read lazily, in log order) and its signed end."""
     end = anchor(datastore, tenant, key)  # sign the head now, so the bundle ends at a fresh anchor
     signed = [a for a in anchors(datastore, tenant) if end is None or a["position"] <= end["position"]]
     first = None
@@ -46,26 +70,29 @@ def export_bundle(datastore: PostgresDatastore, tenant: str, key: Ed25519Private
     # Start from the last anchor before the child's first event: its signed hash vouches for all before.
     start = max((a for a in signed if first is not None and a["position"] < first),
                 key=lambda a: a["position"], default=None)
-    start_position = start["position"] if start else 0
-    links: list[dict[str, Any]] = []
-    for row in _rows(datastore, tenant, after=start_position):
-        if end is not None and row["notification_id"] > end["position"]:
-            break
+    head = {
+        "format": FORMAT, "tenant": tenant, "child_id": str(child_id) if child_id else None,
+        "exported_at": datetime.now(UTC).isoformat(), "public_key": public_key_bytes(key).hex(),
+        "start": _anchor_json(start) if start else {"position": 0, "hash": GENESIS.hex()},
+    }
+    return head, _links(datastore, tenant, start["position"] if start else 0, end, child_id, describe), \
+        _anchor_json(end) if end else None
+
+
+def _links(datastore: PostgresDatastore, tenant: str, after: int, end: dict[str, Any] | None,
+           child_id: UUID | None, describe: Any) -> Iterator[dict[str, Any]]:
+    for row in _rows(datastore, tenant, after=after):
+        if end is None or row["notification_id"] > end["position"]:
+            return
         if child_id is None or row["subject_id"] == child_id:
-            links.append({"position": row["notification_id"], "event": {
+            yield {"position": row["notification_id"], "event": {
                 "originator_id": str(row["originator_id"]), "version": row["originator_version"],
                 "topic": row["topic"], "state": base64.b64encode(bytes(row["state"])).decode(),
                 "subject_id": str(row["subject_id"]) if row["subject_id"] else None,
                 "recorded_at_us": micros(row["recorded_at"]), "hash": bytes(row["hash"]).hex(),
-                "shown": describe(row)}})
+                "shown": describe(row)}}
         else:
-            links.append({"position": row["notification_id"], "digest": row_digest(row).hex()})
-    return {
-        "format": FORMAT, "tenant": tenant, "child_id": str(child_id) if child_id else None,
-        "exported_at": datetime.now(UTC).isoformat(), "public_key": public_key_bytes(key).hex(),
-        "start": _anchor_json(start) if start else {"position": 0, "hash": GENESIS.hex()},
-        "links": links, "end": _anchor_json(end) if end else None,
-    }
+            yield {"position": row["notification_id"], "digest": row_digest(row).hex()}
 
 
 def verify_bundle(bundle: dict[str, Any], *, public_key: bytes | None = None) -> dict[str, Any]:

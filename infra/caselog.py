@@ -8,7 +8,7 @@ serving 1,000 tenants costs the same pool as one serving one.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from threading import Lock
 from typing import Any, TypeVar
@@ -24,7 +24,8 @@ from domain.errors import Conflict, NotFound, RuleViolation
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from infra import audit
-from infra.bundle import export_bundle
+from infra import exports
+from infra.bundle import export_bundle, write_bundle
 from infra.crypto import KeyWrapper
 from infra.mapper import KeyCache, SealedStoredEvent, SealingMapper, SubjectErased
 from infra.migrations import schema_for
@@ -130,18 +131,50 @@ class CaseLog(Application[UUID]):
 
     def export(self, child_id: UUID | None) -> dict[str, Any]:
         """An audit bundle of one child's events (or the whole log) that verifies offline."""
+        return export_bundle(self._view, self.tenant, self._anchor_key, child_id=child_id, describe=self._describer())
+
+    def _describer(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """How a bundle shows an event row to people: decoded, personal fields opened with the subject's key."""
         wrapped: dict[UUID, bytes | None] = {}
 
         def describe(row: dict[str, Any]) -> dict[str, Any]:
             subject = row["subject_id"]
             if subject is not None and subject not in wrapped:
+                if len(wrapped) >= 4096:  # a whole tenant has tens of thousands of subjects: stay bounded
+                    wrapped.clear()
                 wrapped[subject] = self.recorder.fetch_wrapped_key(subject)
             stored = SealedStoredEvent(row["originator_id"], row["originator_version"], row["topic"],
                                        bytes(row["state"]), subject, wrapped.get(subject))
             entry = self._entry(row["notification_id"], row["recorded_at"], stored, bytes(row["hash"]))
             return {k: entry[k] for k in ("type", "occurred_on", "actor", "unit", "data")}
 
-        return export_bundle(self._view, self.tenant, self._anchor_key, child_id=child_id, describe=describe)
+        return describe
+
+    def request_export(self, user_id: UUID, role: str, key: str | None) -> tuple[dict[str, Any], bool]:
+        """The whole-log export job of this user at the log's head (or under `key`), and whether it is new."""
+        return exports.request(self._view, self._view.schema, user_id, role, key)
+
+    def abandon_export(self, export_id: UUID) -> None:
+        exports.abandon(self._view, self._view.schema, export_id)
+
+    def export_job(self, export_id: UUID) -> dict[str, Any] | None:
+        return exports.find(self._view, self._view.schema, export_id)
+
+    def build_export(self, export_id: UUID) -> dict[str, Any]:
+        """Write a whole-log export job's bundle, sealed, chunk by chunk (idempotent)."""
+        def write(out: Callable[[bytes], None]) -> dict[str, int]:
+            return write_bundle(out, self._view, self.tenant, self._anchor_key, child_id=None,
+                                describe=self._describer())
+
+        return exports.build(self._view, self.tenant, self._view.schema, export_id, self._wrapper, write)
+
+    def export_content(self, job: dict[str, Any]) -> Iterator[bytes]:
+        """A done export's bundle, opened chunk by chunk."""
+        return exports.content(self._view, self.tenant, self._view.schema, job, self._wrapper)
+
+    def record_export_access(self, job: dict[str, Any], user_id: UUID, role: str, via: str) -> int:
+        """Note a read of every child in the export (the access log's row per child)."""
+        return exports.record_access(self._view, self._view.schema, job, user_id, role, via)
 
     def claimed(self, user_id: UUID, key: str) -> dict[str, Any] | None:
         """The answer recorded under an idempotency key: request_hash, status, result_id, result_version, position."""
@@ -219,3 +252,7 @@ class CaseLogs:
 
     def __len__(self) -> int:
         return len(self._logs)
+
+    def close(self) -> None:
+        """Send the last wake-ups; before the shared pool closes."""
+        self._notifier.close()

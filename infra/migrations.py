@@ -13,6 +13,7 @@ import psycopg
 from infra.chain import chain_step_sql
 from infra.projection_schema import ROLLUP_STEP, counters_and_queue_step_sql
 from infra import notice_schema
+from infra.exports import exports_step_sql
 
 PLATFORM_STEPS: list[str] = [
     # 1: tenants, the unit tree, users, settings.
@@ -263,6 +264,8 @@ def tenant_steps(schema: str) -> list[str]:
         END
         $body$;
         """,
+        # 10: whole-tenant audit exports, made by a worker and kept sealed; see infra/exports.py.
+        exports_step_sql(schema),
     ]
 
 

@@ -75,15 +75,29 @@ class Notifier:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def poke(self, channel: str) -> None:
         """Ask for a NOTIFY on `channel` soon."""
         with self._lock:
             self._pending.add(channel)
-            if self._thread is None:
+            if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="shouwang-notifier", daemon=True)
                 self._thread.start()
         self._wake.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send the wake-ups still pending, then stop; call it before closing the pool it sends through.
+
+        Without it, a process closing its pool just after a write left the thread to NOTIFY on a
+        closed pool: the wake-up was lost and a "pool already closed" traceback logged at exit.
+        """
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(timeout)
 
     def _run(self) -> None:
         while True:
@@ -91,12 +105,19 @@ class Notifier:
             self._wake.clear()
             with self._lock:
                 channels, self._pending = self._pending, set()
-            try:
-                with self._datastore.get_connection() as conn, conn.transaction():
-                    for channel in sorted(channels):
-                        conn.execute(SQL("NOTIFY {}").format(Identifier(channel)))
-            except Exception:  # the database is away: the listeners' sweep will catch up
-                logging.getLogger(__name__).warning("could not notify %s", channels, exc_info=True)
+                closing = self._closed
+            if channels:
+                self._send(channels)
+            if closing:
+                return
+
+    def _send(self, channels: set[str]) -> None:
+        try:
+            with self._datastore.get_connection() as conn, conn.transaction():
+                for channel in sorted(channels):
+                    conn.execute(SQL("NOTIFY {}").format(Identifier(channel)))
+        except Exception:  # the database is away: the listeners' sweep will catch up
+            logging.getLogger(__name__).warning("could not notify %s", channels, exc_info=True)
 
 
 def channel_name(schema: str) -> str:

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from infra.bootstrap import Infrastructure
+from infra.broker import BrokerProbe
 from infra.notify_channels import channels_plugin
 from infra.read_models import create_read_pool
 from services.api.activities import ActivityController
@@ -34,6 +35,7 @@ def create_app(infra: Infrastructure) -> Litestar:
     """The Litestar application serving the API against `infra`."""
     auth = jwt_auth(infra)
     authenticator = Authenticator(infra.directory, auth, LoginThrottle())
+    broker_probe = BrokerProbe(infra.settings.broker_url)  # /health's broker check, remembered for a few seconds
     tenant_routes = Router(
         path="/api/v1/t/{tenant:str}",
         route_handlers=[RegisterController, ChildController, HelperController, PairController, ConcernController,
@@ -59,6 +61,7 @@ def create_app(infra: Infrastructure) -> Litestar:
             "ctx": Provide(current_context, sync_to_thread=False),
             "infra": Provide(lambda: infra, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
+            "broker_probe": Provide(lambda: broker_probe, sync_to_thread=False),
         },
         state=State({"infra": infra}),
         on_app_init=[auth.on_app_init],

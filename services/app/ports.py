@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -33,6 +33,18 @@ class CaseLogPort(Protocol):
     def verify(self) -> dict[str, Any]: ...
 
     def export(self, child_id: UUID | None) -> dict[str, Any]: ...
+
+    def request_export(self, user_id: UUID, role: str, key: str | None) -> tuple[dict[str, Any], bool]: ...
+
+    def abandon_export(self, export_id: UUID) -> None: ...
+
+    def export_job(self, export_id: UUID) -> dict[str, Any] | None: ...
+
+    def build_export(self, export_id: UUID) -> dict[str, Any]: ...
+
+    def export_content(self, job: dict[str, Any]) -> Iterator[bytes]: ...
+
+    def record_export_access(self, job: dict[str, Any], user_id: UUID, role: str, via: str) -> int: ...
 
 
 class UnitPort(Protocol):

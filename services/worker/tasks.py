@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.access import SYSTEM
 from infra import audit, deadline_reads, reports
+from services.app import audit as audit_cases
 from services.app.context import Context
 from services.app.deadlines import escalate_overdue_concern, notice_contact_lapse
 from services.worker.app import app, infrastructure
@@ -77,3 +78,9 @@ def anchor_chains() -> int:
     infra = infrastructure()
     return audit.anchor_all(infra.datastore, [t.code for t in infra.directory.tenants()],
                             audit.signing_key(infra.settings.master_key))
+
+
+@app.task(name="shouwang.audit.export")
+def build_export(tenant: str, export_id: str) -> dict[str, Any]:
+    """Build a whole-tenant audit export that was asked for (a second run leaves a done export as it is)."""
+    return audit_cases.build_tenant_export(UUID(export_id), ctx=system_context(tenant, _now(None)))

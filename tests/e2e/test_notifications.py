@@ -16,7 +16,6 @@ from infra.bootstrap import Infrastructure
 from infra.projection_runner import catch_up
 from infra.reports import flatten
 from services.api.app import create_app
-from services.api.dashboards import UnitController
 from services.worker.tasks import make_report
 from tests.e2e.conftest import Team, assert_problem, new_team, pair, register
 from tests.worker_fixtures import celery_worker  # noqa: F401  (the fixture)
@@ -24,10 +23,7 @@ from tests.worker_fixtures import celery_worker  # noqa: F401  (the fixture)
 
 @pytest.fixture(scope="module")
 async def api(infra: Infrastructure) -> AsyncIterator[AsyncTestClient]:
-    app = create_app(infra)
-    if "/api/v1/units/{code:str}/dashboard" not in app.route_handler_method_map:
-        app.register(UnitController)  # until the dashboards are wired into create_app
-    async with AsyncTestClient(app=app) as client:
+    async with AsyncTestClient(app=create_app(infra)) as client:
         yield client
 
 
