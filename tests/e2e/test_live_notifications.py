@@ -107,6 +107,20 @@ async def raise_urgent(server: Server, team: Team) -> str:
     return concern.json()["id"]
 
 
+async def queue_holds(server: Server, team: Team, concern_id: str) -> None:
+    """Wait (bounded) until the street's concern queue read model holds the concern."""
+    auth = {"Authorization": f"Bearer {await token(server, f'supervisor.{team.code}')}"}
+    async with httpx.AsyncClient(base_url=f"http://{server.url}", headers=auth, timeout=30) as client:
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while asyncio.get_running_loop().time() < deadline:
+            queue = await client.get(f"/api/v1/t/{team.code}/concerns", params={"status": "open"})
+            assert queue.status_code == 200, queue.text
+            if concern_id in {item["id"] for item in queue.json()["items"]}:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{concern_id} not in the concern queue within {WAIT} s")
+
+
 class EventStream:
     """An SSE client reading in the background; `next()` waits (bounded) for the next event."""
 
@@ -213,6 +227,8 @@ async def test_an_unacknowledged_urgent_concern_escalates_by_itself_and_its_stre
     async with EventStream(server, await token(server, f"supervisor.{team.code}")) as stream:
         concern = await raise_urgent(server, team)
         assert (await stream.next())["kind"] == "concern_raised"
+        # The inbox is projected first, on its own: the deadline check reads the concern queue, so wait for it.
+        await queue_holds(server, team, concern)
         later = datetime.now(UTC) + timedelta(hours=5)
         result = await outcome(check_deadlines.delay(team.code, later.isoformat()))
         # Every urgent concern of this street raised by earlier tests is overdue by then too.
