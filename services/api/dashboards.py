@@ -60,6 +60,11 @@ class ChildUnit(Struct):
     aid_fen: int
 
 
+class MonthCount(Struct):
+    month: str  # YYYY-MM
+    count: int
+
+
 class Dashboard(Struct):
     unit: str
     level: str
@@ -74,6 +79,7 @@ class Dashboard(Struct):
     aid_fen: int
     by_reason: dict[str, int]
     children_by_child_unit: list[ChildUnit]
+    contacts_by_month: list[MonthCount]  # contacts with the unit's open children, each month of the semester
 
 
 class WorklistItem(Struct):
@@ -128,7 +134,17 @@ async def unit_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         raise NotFound("not found")
 
 
-def _semester(text: str | None, now: datetime) -> str:
+async def unit_dashboard(pool: asyncpg.Pool, code: str, semester: str, *, now: datetime) -> Dashboard:
+    """The dashboard of a unit the caller may see (`unit_guard` checked it), as the API and the web pages show it."""
+    board = await dashboard_reads.dashboard(pool, code, level_of(code), semester, now=now)
+    months = await dashboard_reads.contacts_by_month(pool, code, semester)
+    return Dashboard(**{**board, "paired": Paired(**board["paired"]), "children_by_child_unit": [
+        ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]},
+        contacts_by_month=[MonthCount(**m) for m in months])
+
+
+def semester_of(text: str | None, now: datetime) -> str:
+    """The semester asked for, else the current one in Asia/Shanghai."""
     if text is None:
         return str(Semester.of(now.astimezone(SHANGHAI).date()))
     return str(Semester.parse(text))
@@ -149,18 +165,17 @@ class UnitController(Controller):
     async def dashboard(self, code: FromPath[str], ctx: Ctx, state: State, semester: SemesterParam = None,
                         min_position: MinPosition = None) -> Dashboard:
         """Counters of a grid, community, street or district for a semester (no personal data)."""
-        term = _semester(semester, ctx.now)
-        await _wait(state.read_pool, code, min_position, (unit_counters.NAME, concern_queue.NAME))
-        board = await dashboard_reads.dashboard(state.read_pool, code, level_of(code), term, now=ctx.now)
-        return Dashboard(**{**board, "paired": Paired(**board["paired"]), "children_by_child_unit": [
-            ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]})
+        term = semester_of(semester, ctx.now)
+        await _wait(state.read_pool, code, min_position, (unit_counters.NAME, concern_queue.NAME,
+                                                          child_register.NAME))
+        return await unit_dashboard(state.read_pool, code, term, now=ctx.now)
 
     @get("/worklist", responses=READ_PROBLEMS)
     async def worklist(self, code: FromPath[str], ctx: Ctx, state: State, semester: SemesterParam = None,
                        limit: Annotated[int, Parameter(ge=1, le=dashboard_reads.MAX_LIMIT)] = 500,
                        cursor: FromQuery[str | None] = None, min_position: MinPosition = None) -> Worklist:
         """Open children of the unit still missing contacts this semester, what each misses, and the helper."""
-        term = _semester(semester, ctx.now)
+        term = semester_of(semester, ctx.now)
         names = shows_names(ctx.role)
         await _wait(state.read_pool, code, min_position,
                     (unit_counters.NAME, child_register.NAME) if names else (unit_counters.NAME,))
