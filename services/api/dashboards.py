@@ -32,6 +32,7 @@ from projections import child_register, concern_queue, unit_counters
 from projections.worklist import shows_names
 from services.api.errors import READ_PROBLEMS
 from services.api.security import Ctx, platform_guard
+from services.app.context import Context
 
 # Roles with no dashboards, worklists or concern queues: a helper sees its own children only; a
 # platform administrator runs the platform, not the care work.
@@ -156,6 +157,22 @@ async def _wait(pool: asyncpg.Pool, code: str, min_position: int | None, project
             await wait_for_position(pool, code[:9], projection, min_position)
 
 
+async def concern_queue_of(pool: asyncpg.Pool, ctx: Context, *, status: str | None, level: str | None,
+                           unit: str | None = None, limit: int = 500, min_position: int | None = None) -> ConcernQueue:
+    """The concerns about children in the caller's scope (or `unit` within it), as the API and the web pages show them."""
+    if ctx.role in NO_DASHBOARDS:
+        raise Forbidden(f"角色 {ctx.role} 没有关注事项队列")
+    tenant = ctx.tenant
+    within = unit if unit is not None else (ctx.scope if len(ctx.scope) > len(tenant) else tenant)
+    if not (ctx.in_scope(within) and within.startswith(tenant)):
+        raise NotFound("not found")
+    if min_position:
+        await wait_for_position(pool, tenant, concern_queue.NAME, min_position)
+    page = await dashboard_reads.concern_queue(pool, tenant, within=within, status=status, level=level,
+                                               district_only=ctx.role == "district_officer", now=ctx.now, limit=limit)
+    return ConcernQueue([QueuedConcern(**i) for i in page["items"]])
+
+
 class UnitController(Controller):
     path = "/api/v1/units/{code:str}"
     tags = ["dashboards"]
@@ -202,18 +219,8 @@ class ConcernQueueController(Controller):
 
         A district officer sees the concerns escalated to the district.
         """
-        if ctx.role in NO_DASHBOARDS:
-            raise Forbidden(f"角色 {ctx.role} 没有关注事项队列")
-        tenant = ctx.tenant
-        within = unit if unit is not None else (ctx.scope if len(ctx.scope) > len(tenant) else tenant)
-        if not (ctx.in_scope(within) and within.startswith(tenant)):
-            raise NotFound("not found")
-        if min_position:
-            await wait_for_position(state.read_pool, tenant, concern_queue.NAME, min_position)
-        page = await dashboard_reads.concern_queue(state.read_pool, tenant, within=within, status=status, level=level,
-                                                   district_only=ctx.role == "district_officer", now=ctx.now,
-                                                   limit=limit)
-        return ConcernQueue([QueuedConcern(**i) for i in page["items"]])
+        return await concern_queue_of(state.read_pool, ctx, status=status, level=level, unit=unit, limit=limit,
+                                      min_position=min_position)
 
 
 ROUTES = [UnitController]  # top level
