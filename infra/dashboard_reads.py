@@ -59,7 +59,10 @@ def _group(level: str, column: str) -> str:
 
 
 async def dashboard(pool: asyncpg.Pool, code: str, level: str, semester: str, *, now: datetime) -> dict[str, Any]:
-    """The dashboard of a unit (grid, community, street or district) for a semester, in the API's shape."""
+    """The dashboard of a unit (grid, community, street or district) for a semester, in the API's shape.
+
+    The counters come from the shared roll-up; contacts per month from the child register (`contacts_by_month`).
+    """
     bounds = _bounds(code, level)
     status_sql = ", ".join(f"sum({c})::bigint AS {c}" for c in STATUS_COLUMNS)
     semester_sql = ", ".join(f"sum({c})::bigint AS {c}" for c in SEMESTER_COLUMNS)
@@ -98,11 +101,13 @@ async def dashboard(pool: asyncpg.Pool, code: str, level: str, semester: str, *,
         p.by_level[row["level"]] = p.by_level.get(row["level"], 0) + row["n"]
         p.overdue += row["overdue"]
     ordered = [parts[k] for k in sorted(parts)]
-    return board.dashboard(code, level, semester, ordered, breakdown=level != "grid")
+    figures = board.dashboard(code, level, semester, ordered, breakdown=level != "grid")
+    figures["contacts_by_month"] = await contacts_by_month(pool, code, semester)
+    return figures
 
 
-async def contacts_by_month(pool: asyncpg.Pool, code: str, semester: str) -> list[dict[str, Any]]:
-    """Contacts per month of the semester with the open children now in the unit's subtree (every month listed).
+async def contacts_by_month(pool: asyncpg.Pool, code: str, semester: str) -> dict[str, int]:
+    """Contacts per month (`YYYY-MM`, every month of the semester in order) with the open children now in the unit.
 
     One query over the child register's contacts (date of each contact, the child's current grid and
     status), across the unit's tenants: like the counters, contacts follow the child and a closed
@@ -115,7 +120,7 @@ async def contacts_by_month(pool: asyncpg.Pool, code: str, semester: str) -> lis
         tenants = [r["code"] for r in await conn.fetch(
             "SELECT code FROM platform.tenants WHERE code >= $1 AND code < $2 ORDER BY code", street, _after(street))]
         if not tenants:
-            return [{"month": m, "count": 0} for m in months]
+            return dict.fromkeys(months, 0)
         parts = " UNION ALL ".join(
             f"SELECT c.occurred_on FROM {schema_for(t)}.child_register_contacts c JOIN {schema_for(t)}.child_register r"
             f" ON r.child_id = c.child_id WHERE r.status = 'open' AND {_within(code, 'r.grid')}"
@@ -123,7 +128,7 @@ async def contacts_by_month(pool: asyncpg.Pool, code: str, semester: str) -> lis
         rows = await conn.fetch(f"SELECT to_char(occurred_on, 'YYYY-MM') AS month, count(*) AS n FROM ({parts}) x"
                                 f" GROUP BY 1", code, _after(code), term.starts_on, term.ends_on)
     counted = {r["month"]: r["n"] for r in rows}
-    return [{"month": m, "count": counted.get(m, 0)} for m in months]
+    return {m: counted.get(m, 0) for m in months}
 
 
 def _months(first: date, last: date) -> list[str]:

@@ -61,11 +61,6 @@ class ChildUnit(Struct):
     aid_fen: int
 
 
-class MonthCount(Struct):
-    month: str  # YYYY-MM
-    count: int
-
-
 class Dashboard(Struct):
     unit: str
     level: str
@@ -80,7 +75,7 @@ class Dashboard(Struct):
     aid_fen: int
     by_reason: dict[str, int]
     children_by_child_unit: list[ChildUnit]
-    contacts_by_month: list[MonthCount]  # contacts with the unit's open children, each month of the semester
+    contacts_by_month: dict[str, int]  # YYYY-MM → contacts with the unit's open children, each month of the semester
 
 
 class WorklistItem(Struct):
@@ -138,10 +133,8 @@ async def unit_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
 async def unit_dashboard(pool: asyncpg.Pool, code: str, semester: str, *, now: datetime) -> Dashboard:
     """The dashboard of a unit the caller may see (`unit_guard` checked it), as the API and the web pages show it."""
     board = await dashboard_reads.dashboard(pool, code, level_of(code), semester, now=now)
-    months = await dashboard_reads.contacts_by_month(pool, code, semester)
     return Dashboard(**{**board, "paired": Paired(**board["paired"]), "children_by_child_unit": [
-        ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]},
-        contacts_by_month=[MonthCount(**m) for m in months])
+        ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]})
 
 
 def semester_of(text: str | None, now: datetime) -> str:

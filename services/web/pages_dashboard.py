@@ -60,7 +60,7 @@ def _charts(board: Dashboard, p: Page) -> dict[str, charts.Chart]:
                                  for s in reversed(SEVERITIES)]),
         "level": charts.bars([(p.label("level", lv), board.concerns_open_by_level[lv],
                                str(board.concerns_open_by_level[lv]), "") for lv in CONCERN_LEVELS]),
-        "months": charts.columns([(p.month(m.month), m.count, str(m.count)) for m in board.contacts_by_month]),
+        "months": charts.columns([(p.month(month), n, str(n)) for month, n in board.contacts_by_month.items()]),
     }
 
 

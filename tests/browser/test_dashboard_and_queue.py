@@ -42,12 +42,10 @@ async def api_dashboard(web: str, username: str, code: str) -> dict[str, Any]:
 
 
 def api_figure(board: dict[str, Any], path: str) -> float:
-    """The number at a page's `data-figure` path in the API's dashboard (lists are keyed by month or unit)."""
+    """The number at a page's `data-figure` path in the API's dashboard (child units are keyed by code)."""
     head, *rest = path.split(".")
     value: Any = board[head]
-    if head == "contacts_by_month":
-        value = {m["month"]: m["count"] for m in value}
-    elif head == "children_by_child_unit":
+    if head == "children_by_child_unit":
         value = {u["unit"]: u for u in value}
     for key in rest:
         value = value[key]
@@ -80,7 +78,7 @@ async def test_a_supervisor_drills_down_from_the_street_to_a_grid_and_sees_the_a
     boss = team.users["supervisor"]
     board = await until(lambda: api_dashboard(web, boss, team.code),
                         lambda b: b["children_open"] == 6 and b["concerns_open"]["high"] == 1
-                        and sum(m["count"] for m in b["contacts_by_month"]) == 3)
+                        and sum(b["contacts_by_month"].values()) == 3)
     assert board["children_open"] == 6, "the server's workers projected the street"
 
     for size_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
