@@ -152,7 +152,7 @@ async def _wait(pool: asyncpg.Pool, code: str, min_position: int | None, project
 
 async def concern_queue_of(pool: asyncpg.Pool, ctx: Context, *, status: str | None, level: str | None,
                            unit: str | None = None, limit: int = 500, min_position: int | None = None) -> ConcernQueue:
-    """The concerns about children in the caller's scope (or `unit` within it), as the API and the web pages show them."""
+    """Concerns about children in the caller's scope (or `unit` within it), as the API and the web pages show them."""
     if ctx.role in NO_DASHBOARDS:
         raise Forbidden(f"角色 {ctx.role} 没有关注事项队列")
     tenant = ctx.tenant

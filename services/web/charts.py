@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 WIDTH = 340  # viewBox units; the SVG scales to its box
 ROW = 30  # height of one horizontal bar's row
-FONT = 14  # px at scale 1 (app.css sets it on svg.chart)
+FONT = 15  # px at scale 1 (app.css sets it on svg.chart)
 VALUE = 56  # room for the value right of a bar
 COLUMN_AREA = 130  # height of the columns' area in a column chart
 PAD = 6
@@ -52,7 +52,7 @@ def text_width(text: str) -> float:
 
 
 def bars(items: Sequence[tuple[str, float, str, str]], *, top: float | None = None) -> Chart:
-    """Horizontal bars: (label, value, value as text, css class) each; `top` is the full length (default the largest)."""
+    """Horizontal bars: (label, value, value as text, css class) each; `top` is full length (default: the largest)."""
     most = top if top is not None else max((v for _, v, _, _ in items), default=0)
     # Room for the longest label (English ones are longer), at most half the width.
     label_room = min(max((text_width(label) for label, *_ in items), default=0) + 2 * PAD, WIDTH / 2)

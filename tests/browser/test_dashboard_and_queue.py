@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
 
 from domain.child import ChildDetails, Guardian
+from domain.semester import Semester
 from services.app import children, concerns
 from tests.browser.conftest import (
     DESKTOP, PASSWORD, PHONE, WebStreet, log_in, overflows, populate, screenshot, staffed_street,
@@ -31,12 +32,13 @@ async def until(read: Callable[[], Awaitable[Any]], ready: Callable[[Any], bool]
         await asyncio.sleep(0.1)
 
 
-async def api_dashboard(web: str, username: str, code: str) -> dict[str, Any]:
-    """The API's dashboard of `code` as `username` sees it."""
+async def api_dashboard(web: str, username: str, code: str, semester: str = "") -> dict[str, Any]:
+    """The API's dashboard of `code` (for `semester`, default the current one) as `username` sees it."""
     async with httpx.AsyncClient(base_url=web, timeout=30) as api:
         login = await api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        answer = await api.get(f"/api/v1/units/{code}/dashboard", headers=headers)
+        answer = await api.get(f"/api/v1/units/{code}/dashboard", headers=headers,
+                               params={"semester": semester} if semester else None)
         assert answer.status_code == 200, answer.text
         return answer.json()
 
@@ -59,8 +61,8 @@ async def shown_figures(page: Any) -> dict[str, float]:
     return {path: float(text.rstrip("%")) for path, text in texts.items()}
 
 
-async def assert_matches_api(page: Any, web: str, username: str, code: str) -> dict[str, float]:
-    board = await api_dashboard(web, username, code)
+async def assert_matches_api(page: Any, web: str, username: str, code: str, semester: str = "") -> dict[str, float]:
+    board = await api_dashboard(web, username, code, semester)
     shown = await shown_figures(page)
     assert len(shown) >= 20, shown
     assert shown == {path: api_figure(board, path) for path in shown}
@@ -99,6 +101,13 @@ async def test_a_supervisor_drills_down_from_the_street_to_a_grid_and_sees_the_a
         await page.get_by_role("heading", name="001社区1号网格 统计看板").wait_for()
         await assert_matches_api(page, web, boss, team.street.grid)
         assert not await overflows(page)
+
+        earlier = str(Semester.of(today()).starts_on - timedelta(days=1))
+        earlier = str(Semester.of(date.fromisoformat(earlier)))
+        await page.get_by_role("combobox", name="学期").select_option(earlier)  # shown at once by app.js
+        await page.wait_for_url(f"**/units/{team.street.grid}/dashboard?semester={earlier}")
+        before = await assert_matches_api(page, web, boss, team.street.grid, earlier)
+        assert before["children_open"] == 6 and sum(v for k, v in before.items() if k.startswith("contacts_by")) == 0
         await page.context.close()
 
     worker = await log_in(browser, web, team.users["grid_worker"], PHONE)
