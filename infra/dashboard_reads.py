@@ -9,13 +9,14 @@ tenants' in turn, paged by grid and child).
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from domain.errors import InvalidValue
+from domain.semester import Semester
 from domain.units import level_of
 from infra.migrations import schema_for
 from infra.quota_sync import settings_quota
@@ -58,7 +59,10 @@ def _group(level: str, column: str) -> str:
 
 
 async def dashboard(pool: asyncpg.Pool, code: str, level: str, semester: str, *, now: datetime) -> dict[str, Any]:
-    """The dashboard of a unit (grid, community, street or district) for a semester, in the API's shape."""
+    """The dashboard of a unit (grid, community, street or district) for a semester, in the API's shape.
+
+    The counters come from the shared roll-up; contacts per month from the child register (`contacts_by_month`).
+    """
     bounds = _bounds(code, level)
     status_sql = ", ".join(f"sum({c})::bigint AS {c}" for c in STATUS_COLUMNS)
     semester_sql = ", ".join(f"sum({c})::bigint AS {c}" for c in SEMESTER_COLUMNS)
@@ -97,7 +101,43 @@ async def dashboard(pool: asyncpg.Pool, code: str, level: str, semester: str, *,
         p.by_level[row["level"]] = p.by_level.get(row["level"], 0) + row["n"]
         p.overdue += row["overdue"]
     ordered = [parts[k] for k in sorted(parts)]
-    return board.dashboard(code, level, semester, ordered, breakdown=level != "grid")
+    figures = board.dashboard(code, level, semester, ordered, breakdown=level != "grid")
+    figures["contacts_by_month"] = await contacts_by_month(pool, code, semester)
+    return figures
+
+
+async def contacts_by_month(pool: asyncpg.Pool, code: str, semester: str) -> dict[str, int]:
+    """Contacts per month (`YYYY-MM`, every month of the semester in order) with the open children now in the unit.
+
+    One query over the child register's contacts (date of each contact, the child's current grid and
+    status), across the unit's tenants: like the counters, contacts follow the child and a closed
+    file's contacts count nowhere. Only counts leave the tenants' schemas.
+    """
+    term = Semester.parse(semester)
+    months = _months(term.starts_on, term.ends_on)
+    street = code[:9]
+    async with pool.acquire() as conn:
+        tenants = [r["code"] for r in await conn.fetch(
+            "SELECT code FROM platform.tenants WHERE code >= $1 AND code < $2 ORDER BY code", street, _after(street))]
+        if not tenants:
+            return dict.fromkeys(months, 0)
+        parts = " UNION ALL ".join(
+            f"SELECT c.occurred_on FROM {schema_for(t)}.child_register_contacts c JOIN {schema_for(t)}.child_register r"
+            f" ON r.child_id = c.child_id WHERE r.status = 'open' AND {_within(code, 'r.grid')}"
+            f" AND c.occurred_on BETWEEN $3 AND $4" for t in tenants)
+        rows = await conn.fetch(f"SELECT to_char(occurred_on, 'YYYY-MM') AS month, count(*) AS n FROM ({parts}) x"
+                                f" GROUP BY 1", code, _after(code), term.starts_on, term.ends_on)
+    counted = {r["month"]: r["n"] for r in rows}
+    return {m: counted.get(m, 0) for m in months}
+
+
+def _months(first: date, last: date) -> list[str]:
+    """`YYYY-MM` of every month from `first` to `last`."""
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _quota(row: asyncpg.Record) -> tuple[int, ...]:

@@ -40,6 +40,7 @@ LABELS = {
     "home_visit": "家访", "talk": "谈心", "teacher_contact": "联系班主任", "guardian_contact": "联系监护人",
     "letter": "书信", "parent_call": "亲情电话", "parent_letter": "两地书", "low": "一般", "medium": "较重",
     "high": "严重", "urgent": "紧急", "community": "社区", "street": "街道", "district": "区县",
+    "contacts_by_month": "每月走访次数",
     "both_parents_away": "父母均外出", "one_parent_away_other_unable": "一方外出、另一方无监护能力",
 }
 CHILD_UNIT_COLUMNS = ("unit", "name", "level", "children_open", "children_closed", "paired.count", "paired.pct",

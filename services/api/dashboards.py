@@ -32,6 +32,7 @@ from projections import child_register, concern_queue, unit_counters
 from projections.worklist import shows_names
 from services.api.errors import READ_PROBLEMS
 from services.api.security import Ctx, platform_guard
+from services.app.context import Context
 
 # Roles with no dashboards, worklists or concern queues: a helper sees its own children only; a
 # platform administrator runs the platform, not the care work.
@@ -74,6 +75,7 @@ class Dashboard(Struct):
     aid_fen: int
     by_reason: dict[str, int]
     children_by_child_unit: list[ChildUnit]
+    contacts_by_month: dict[str, int]  # YYYY-MM → contacts with the unit's open children, each month of the semester
 
 
 class WorklistItem(Struct):
@@ -128,7 +130,15 @@ async def unit_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         raise NotFound("not found")
 
 
-def _semester(text: str | None, now: datetime) -> str:
+async def unit_dashboard(pool: asyncpg.Pool, code: str, semester: str, *, now: datetime) -> Dashboard:
+    """The dashboard of a unit the caller may see (`unit_guard` checked it), as the API and the web pages show it."""
+    board = await dashboard_reads.dashboard(pool, code, level_of(code), semester, now=now)
+    return Dashboard(**{**board, "paired": Paired(**board["paired"]), "children_by_child_unit": [
+        ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]})
+
+
+def semester_of(text: str | None, now: datetime) -> str:
+    """The semester asked for, else the current one in Asia/Shanghai."""
     if text is None:
         return str(Semester.of(now.astimezone(SHANGHAI).date()))
     return str(Semester.parse(text))
@@ -140,6 +150,22 @@ async def _wait(pool: asyncpg.Pool, code: str, min_position: int | None, project
             await wait_for_position(pool, code[:9], projection, min_position)
 
 
+async def concern_queue_of(pool: asyncpg.Pool, ctx: Context, *, status: str | None, level: str | None,
+                           unit: str | None = None, limit: int = 500, min_position: int | None = None) -> ConcernQueue:
+    """Concerns about children in the caller's scope (or `unit` within it), as the API and the web pages show them."""
+    if ctx.role in NO_DASHBOARDS:
+        raise Forbidden(f"角色 {ctx.role} 没有关注事项队列")
+    tenant = ctx.tenant
+    within = unit if unit is not None else (ctx.scope if len(ctx.scope) > len(tenant) else tenant)
+    if not (ctx.in_scope(within) and within.startswith(tenant)):
+        raise NotFound("not found")
+    if min_position:
+        await wait_for_position(pool, tenant, concern_queue.NAME, min_position)
+    page = await dashboard_reads.concern_queue(pool, tenant, within=within, status=status, level=level,
+                                               district_only=ctx.role == "district_officer", now=ctx.now, limit=limit)
+    return ConcernQueue([QueuedConcern(**i) for i in page["items"]])
+
+
 class UnitController(Controller):
     path = "/api/v1/units/{code:str}"
     tags = ["dashboards"]
@@ -149,18 +175,17 @@ class UnitController(Controller):
     async def dashboard(self, code: FromPath[str], ctx: Ctx, state: State, semester: SemesterParam = None,
                         min_position: MinPosition = None) -> Dashboard:
         """Counters of a grid, community, street or district for a semester (no personal data)."""
-        term = _semester(semester, ctx.now)
-        await _wait(state.read_pool, code, min_position, (unit_counters.NAME, concern_queue.NAME))
-        board = await dashboard_reads.dashboard(state.read_pool, code, level_of(code), term, now=ctx.now)
-        return Dashboard(**{**board, "paired": Paired(**board["paired"]), "children_by_child_unit": [
-            ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]})
+        term = semester_of(semester, ctx.now)
+        await _wait(state.read_pool, code, min_position, (unit_counters.NAME, concern_queue.NAME,
+                                                          child_register.NAME))
+        return await unit_dashboard(state.read_pool, code, term, now=ctx.now)
 
     @get("/worklist", responses=READ_PROBLEMS)
     async def worklist(self, code: FromPath[str], ctx: Ctx, state: State, semester: SemesterParam = None,
                        limit: Annotated[int, Parameter(ge=1, le=dashboard_reads.MAX_LIMIT)] = 500,
                        cursor: FromQuery[str | None] = None, min_position: MinPosition = None) -> Worklist:
         """Open children of the unit still missing contacts this semester, what each misses, and the helper."""
-        term = _semester(semester, ctx.now)
+        term = semester_of(semester, ctx.now)
         names = shows_names(ctx.role)
         await _wait(state.read_pool, code, min_position,
                     (unit_counters.NAME, child_register.NAME) if names else (unit_counters.NAME,))
@@ -187,18 +212,8 @@ class ConcernQueueController(Controller):
 
         A district officer sees the concerns escalated to the district.
         """
-        if ctx.role in NO_DASHBOARDS:
-            raise Forbidden(f"角色 {ctx.role} 没有关注事项队列")
-        tenant = ctx.tenant
-        within = unit if unit is not None else (ctx.scope if len(ctx.scope) > len(tenant) else tenant)
-        if not (ctx.in_scope(within) and within.startswith(tenant)):
-            raise NotFound("not found")
-        if min_position:
-            await wait_for_position(state.read_pool, tenant, concern_queue.NAME, min_position)
-        page = await dashboard_reads.concern_queue(state.read_pool, tenant, within=within, status=status, level=level,
-                                                   district_only=ctx.role == "district_officer", now=ctx.now,
-                                                   limit=limit)
-        return ConcernQueue([QueuedConcern(**i) for i in page["items"]])
+        return await concern_queue_of(state.read_pool, ctx, status=status, level=level, unit=unit, limit=limit,
+                                      min_position=min_position)
 
 
 ROUTES = [UnitController]  # top level

@@ -110,11 +110,32 @@ async def _batches(pool: asyncpg.Pool, inbox: reads.Inbox | None, cursor: int,
             yield []
 
 
-async def _start(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[reads.Inbox | None, int]:
-    user = await _caller(connection)
-    inbox = reads.inbox_of(user)
+def event_stream(pool: asyncpg.Pool, channels: ChannelsPlugin, inbox: reads.Inbox | None,
+                 cursor: int) -> ServerSentEvent:
+    """A user's notices after `cursor` as server-sent events (`id:` each notice's id), then live ones."""
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        yield ServerSentEventMessage(comment="shouwang notifications", data=None, retry=2000)
+        channel = channel_for(inbox.user_id) if inbox else "n_none"
+        async with listening(channels, channel) as subscriber:
+            async for rows in _batches(pool, inbox, cursor, subscriber):
+                if not rows:
+                    yield ServerSentEventMessage(comment="keep-alive", data=None)
+                for row in rows:
+                    yield ServerSentEventMessage(data=msgspec.json.encode(notification(row)).decode(), id=row["id"])
+
+    return ServerSentEvent(events())
+
+
+async def start_from(connection: ASGIConnection[Any, Any, Any, Any], inbox: reads.Inbox | None) -> int:
+    """Where a stream of `inbox` starts: `Last-Event-ID`, else `?after=`, else the inbox's head (from now)."""
     cursor = _cursor(connection)
-    return inbox, cursor if cursor is not None else await reads.head(_pool(connection), inbox)
+    return cursor if cursor is not None else await reads.head(_pool(connection), inbox)
+
+
+async def _start(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[reads.Inbox | None, int]:
+    inbox = reads.inbox_of(await _caller(connection))
+    return inbox, await start_from(connection, inbox)
 
 
 class NotificationController(Controller):
@@ -141,20 +162,7 @@ class NotificationController(Controller):
                      channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
         """Server-sent events: each notice as `data` with `id:` its id; resumes after `Last-Event-ID`."""
         inbox, cursor = await _start(request)
-        pool = _pool(request)
-
-        async def events() -> AsyncIterator[ServerSentEventMessage]:
-            yield ServerSentEventMessage(comment="shouwang notifications", data=None, retry=2000)
-            channel = channel_for(inbox.user_id) if inbox else "n_none"
-            async with listening(channels, channel) as subscriber:
-                async for rows in _batches(pool, inbox, cursor, subscriber):
-                    if not rows:
-                        yield ServerSentEventMessage(comment="keep-alive", data=None)
-                    for row in rows:
-                        yield ServerSentEventMessage(data=msgspec.json.encode(notification(row)).decode(),
-                                                     id=row["id"])
-
-        return ServerSentEvent(events())
+        return event_stream(_pool(request), channels, inbox, cursor)
 
 
 @websocket("/api/v1/notifications/ws", exclude_from_auth=True)

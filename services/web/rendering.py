@@ -14,6 +14,7 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from domain.access import may
+from services.api.dashboards import NO_DASHBOARDS
 from services.web.labels import label, options
 from services.web.messages import text
 from services.web.session import lang_of
@@ -70,6 +71,16 @@ class Page:
         if self.lang == "en":
             return f"{term.capitalize()} {year}"
         return f"{year}年{'秋季' if term == 'autumn' else '春季'}学期"
+
+    def month(self, key: str) -> str:
+        """`2026-09` as a chart's axis says it: 9月 / Sep."""
+        month = int(key[5:7])
+        return date(2000, month, 1).strftime("%b") if self.lang == "en" else f"{month}月"
+
+    @property
+    def dashboards(self) -> bool:
+        """Whether the viewer has dashboards and concern queues (helpers and platform admins do not)."""
+        return self.user is not None and self.user.role not in NO_DASHBOARDS and bool(self.user.scope_unit)
 
     def may(self, action: str) -> bool:
         return self.user is not None and may(self.user.role, action)

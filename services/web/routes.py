@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 
 from domain.errors import DomainError, Forbidden, NotFound
 from services.api.security import tenant_guard
-from services.web import pages_audit, pages_auth, pages_care, pages_children
+from services.web import pages_audit, pages_auth, pages_care, pages_children, pages_dashboard, pages_queue
 from services.web.rendering import STATIC, page
 from services.web.session import LoginRequired, session_guard
 
@@ -72,6 +72,7 @@ def create_web_router() -> Router:
             pages_care.concern_detail, pages_care.concern_act, pages_care.pair_form, pages_care.pair_submit,
             pages_care.pair_end_form, pages_care.pair_end_submit,
             pages_audit.audit_home, pages_audit.verify, pages_audit.export, pages_audit.access_log,
+            pages_queue.concern_queue,
         ],
     )
     static_assets = create_static_files_router(
@@ -81,7 +82,8 @@ def create_web_router() -> Router:
     return Router(
         path="/",
         route_handlers=[pages_auth.front_door, pages_auth.login_form, pages_auth.login_submit, pages_auth.logout,
-                        pages_auth.switch_language, pages_auth.home, tenant_pages, static_assets],
+                        pages_auth.switch_language, pages_auth.home, pages_dashboard.dashboard_page,
+                        pages_queue.notification_stream, tenant_pages, static_assets],
         opt={"exclude_from_auth": True},
         include_in_schema=False,
         exception_handlers=WEB_ERRORS,

@@ -12,17 +12,20 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
 from domain.identity import make_id_number
+from domain.child import ChildDetails, Guardian
 from infra.bootstrap import Infrastructure
-from services.app import platform
+from services.app import children, concerns, helpers, platform
 from tests.conftest import Street, make_street, platform_ctx
+from tests.e2e.conftest import today
 from tests.e2e.test_errors_and_server import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +92,31 @@ def wrong_check_digit(id_number: str) -> str:
     """The same number with another check digit."""
     last = id_number[-1]
     return id_number[:-1] + ("0" if last != "0" else "1")
+
+
+def populate(team: WebStreet) -> UUID:
+    """A few children with helpers, contacts, a concern and aid, as a street would have; returns one child."""
+    street, boss = team.street, team.ctx("supervisor")
+    worker = team.ctx("grid_worker", street.grid)
+    helper = helpers.enrol_helper("刘爱华", "caring_mother", "13900002222", street.community, ctx=boss).id
+    names = ["李思远", "张雨桐", "陈子涵", "杨一诺", "黄嘉怡", "周浩然"]
+    ids = []
+    for n, name in enumerate(names):
+        birth = today() - timedelta(days=(6 + n) * 365)
+        gender = "F" if n % 2 else "M"
+        ids.append(children.register_child(ChildDetails(
+            name=name, gender=gender, birth_date=birth, grid=street.grid, reason="both_parents_away",
+            id_number=id_number_for(birth.isoformat(), gender, 40 + n), school="集宁区第一小学",
+            class_name=f"{n + 1}年级2班", address=f"白沙关村{n + 3}号",
+            guardian=Guardian(name=name[0] + "奶奶", relation="paternal_grandparent", phone="13900001111")),
+            ctx=worker).id)
+    child = ids[0]
+    helpers.form_pair(child, helper, today() - timedelta(days=20), ctx=boss)
+    for kind in ("home_visit", "talk", "parent_call"):
+        children.log_visit(child, kind, today() - timedelta(days=3), helper, "孩子状态良好", ctx=worker)
+    concerns.raise_concern(child, "psychological", "high", "近期情绪低落，需要关注", ctx=worker)
+    children.grant_aid(child, "supplies", 20000, "区妇联春蕾计划", today(), ctx=boss)
+    return child
 
 
 @pytest.fixture(scope="module")

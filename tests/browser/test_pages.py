@@ -12,7 +12,7 @@ from infra.bootstrap import Infrastructure
 from infra.migrations import schema_for
 from services.app import children, concerns, helpers
 from tests.browser.conftest import (
-    DESKTOP, PHONE, id_number_for, log_in, overflows, screenshot, staffed_street, unlabelled_inputs,
+    DESKTOP, PHONE, id_number_for, log_in, overflows, populate, screenshot, staffed_street, unlabelled_inputs,
     wrong_check_digit,
 )
 from tests.e2e.conftest import today
@@ -110,34 +110,9 @@ async def test_an_auditor_picks_an_earlier_date_on_the_timeline_and_sees_the_ear
     await page.context.close()
 
 
-def _populate(infra: Infrastructure, team) -> UUID:
-    """A few children with helpers, contacts, a concern and aid, as a street would have; returns one child."""
-    street, boss = team.street, team.ctx("supervisor")
-    worker = team.ctx("grid_worker", street.grid)
-    helper = helpers.enrol_helper("刘爱华", "caring_mother", "13900002222", street.community, ctx=boss).id
-    names = ["李思远", "张雨桐", "陈子涵", "杨一诺", "黄嘉怡", "周浩然"]
-    ids = []
-    for n, name in enumerate(names):
-        birth = today() - timedelta(days=(6 + n) * 365)
-        gender = "F" if n % 2 else "M"
-        ids.append(children.register_child(ChildDetails(
-            name=name, gender=gender, birth_date=birth, grid=street.grid, reason="both_parents_away",
-            id_number=id_number_for(birth.isoformat(), gender, 40 + n), school="集宁区第一小学",
-            class_name=f"{n + 1}年级2班", address=f"白沙关村{n + 3}号",
-            guardian=Guardian(name=name[0] + "奶奶", relation="paternal_grandparent", phone="13900001111")),
-            ctx=worker).id)
-    child = ids[0]
-    helpers.form_pair(child, helper, today() - timedelta(days=20), ctx=boss)
-    for kind in ("home_visit", "talk", "parent_call"):
-        children.log_visit(child, kind, today() - timedelta(days=3), helper, "孩子状态良好", ctx=worker)
-    concerns.raise_concern(child, "psychological", "high", "近期情绪低落，需要关注", ctx=worker)
-    children.grant_aid(child, "supplies", 20000, "区妇联春蕾计划", today(), ctx=boss)
-    return child
-
-
 async def test_the_main_pages_have_labels_and_fit_a_phone_and_a_desktop(infra, web, browser):
     team = staffed_street(infra)
-    child = _populate(infra, team)
+    child = populate(team)
     base = f"/t/{team.code}"
     pages = {"home": "/home", "children": f"{base}/children", "child": f"{base}/children/{child}",
              "register": f"{base}/children/new", "visit": f"{base}/children/{child}/visits/new",

@@ -59,6 +59,24 @@ async def test_a_street_dashboard_counts_its_children_contacts_and_concerns(api,
     assert [c["unit"] for c in body["children_by_child_unit"]] == [team.street.community, team.code + "002"]
 
 
+async def test_a_dashboard_counts_contacts_month_by_month_over_the_semester(api, told):
+    team = told["team"]
+    this_month = today().strftime("%Y-%m")
+    term = Semester.of(today())
+    months = {}
+    for code in (team.code, team.street.grid, team.street.other_grid, team.code[:6]):
+        board = (await api.get(units(team, f"{code}/dashboard"), headers=team.as_("district_officer"))).json()
+        months[code] = board["contacts_by_month"]
+
+    listed = list(months[team.code])
+    assert listed == sorted(listed) and len(listed) == (5 if term.term == "autumn" else 7), "every month, in order"
+    assert (listed[0], listed[-1]) == (term.starts_on.strftime("%Y-%m"), term.ends_on.strftime("%Y-%m"))
+    assert months[team.code][this_month] == months[team.street.grid][this_month] == 5
+    assert months[team.street.other_grid][this_month] == 0
+    assert months[team.code[:6]][this_month] >= 5, "the district sums its streets"
+    assert sum(months[team.code].values()) == 5
+
+
 @pytest.mark.parametrize("who, unit, status", [
     ("grid_worker", "grid", 200), ("grid_worker", "other_grid", 404), ("grid_worker", "street", 404),
     ("outside_supervisor", "community", 404), ("district_officer", "street", 200),
