@@ -15,6 +15,9 @@ from domain.settings import TenantSettings
 from infra.migrations import migrate_tenant, schema_for
 from infra.passwords import hash_password, verify_password
 
+# Signalled when a tenant is created: the projection runner listens to the new tenant's log at once.
+TENANTS_CHANNEL = "platform_tenants"
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -74,6 +77,7 @@ class Directory:
                 " VALUES (%s, %s, %s, %s, %s)",
                 [code, name, district_code, schema_for(code), msgspec.json.encode(settings)])
             migrate_tenant(conn, code)
+            conn.execute(f"NOTIFY {TENANTS_CHANNEL}")  # at commit: the projection runner listens to it at once
         return Tenant(code, name, district_code, schema_for(code))
 
     def tenants(self) -> list[Tenant]:

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from infra.bootstrap import Infrastructure
+from infra.directory import TENANTS_CHANNEL
 from infra.migrations import schema_for
 from infra.projection_batches import BATCH, advance, catch_up, rebuild
 from infra.projection_specs import CHILD_REGISTER, CONCERN_QUEUE, PROJECTIONS, UNIT_COUNTERS, ProjectionSpec
@@ -137,6 +138,7 @@ class Runner:
     def _listen(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
         channels: dict[str, str] = {}
         next_sweep = 0.0
+        conn.execute(f"LISTEN {TENANTS_CHANNEL}")
         while not stop.is_set():
             if monotonic() >= next_sweep:
                 tenants = [code for (code,) in conn.execute("SELECT code FROM platform.tenants").fetchall()
@@ -150,6 +152,9 @@ class Runner:
                     self._queue.wake(tenant)
                 next_sweep = monotonic() + self._settings.sweep_seconds
             for note in conn.notifies(timeout=min(self.TICK, max(0.0, next_sweep - monotonic()))):
+                if note.channel == TENANTS_CHANNEL:
+                    next_sweep = 0.0  # a new tenant: sweep now, so its first events are not left for the next sweep
+                    break
                 tenant = channels.get(note.channel)
                 if tenant is not None:
                     self._queue.wake(tenant)

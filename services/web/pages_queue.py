@@ -15,6 +15,7 @@ from typing import Any, Literal
 import anyio.to_thread
 from litestar import Request, get
 from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
 from litestar.datastructures import State
 from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, Template
@@ -51,7 +52,8 @@ async def concern_queue(request: Request[Any, Any, Any], ctx: Ctx, state: State,
 
 
 @get("/notifications/stream", guards=[session_guard])
-async def notification_stream(request: Request[Any, Any, Any], channels: ChannelsPlugin) -> ServerSentEvent:
+async def notification_stream(request: Request[Any, Any, Any],
+                              channels: NamedDependency[ChannelsPlugin]) -> ServerSentEvent:
     """The session user's notices as server-sent events, after `Last-Event-ID` or `?after=`, then live."""
     inbox = reads.inbox_of(request.user)
     return event_stream(request.app.state.read_pool, channels, inbox, await start_from(request, inbox))

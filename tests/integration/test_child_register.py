@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import dataclasses
 import itertools
 import os
@@ -304,6 +306,21 @@ async def test_the_runner_picks_up_a_new_registration_when_notified(own_database
         assert await wait_for_position(pool, street.code, "child_register", second, timeout=5)
         assert time.monotonic() - started < 2
         assert len(await listed(pool, street)) == 2
+    finally:
+        stop_runner(thread, stop)
+        await pool.close()
+
+
+async def test_a_tenant_created_while_the_runner_runs_is_served_at_once(own_database):
+    pool = await create_read_pool(own_database.database_url, max_size=2)
+    thread, stop = start_runner(own_database, workers=2, sweep_seconds=60)  # no sweep for a minute
+    try:
+        await asyncio.sleep(0.5)  # the runner's first sweep has happened
+        street = make_street(own_database)
+        started = time.monotonic()
+        first = children.register_child(a_child(street.grid), ctx=street.ctx()).position
+        assert await wait_for_position(pool, street.code, "child_register", first, timeout=10)
+        assert time.monotonic() - started < 3
     finally:
         stop_runner(thread, stop)
         await pool.close()
