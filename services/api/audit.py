@@ -75,8 +75,8 @@ def _attachment(tenant: str, what: Any) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="shouwang-{tenant}-{what}.json"'}
 
 
-def _start_tenant_export(ctx: Any, key: str | None) -> Response[ExportJob]:
-    """The caller's export job of this moment (or key); a new one is handed to a worker."""
+def start_tenant_export(ctx: Any, key: str | None) -> dict[str, Any]:
+    """The caller's export job of this moment (or key); a new one is handed to a worker (the API and the pages)."""
     from services.worker.tasks import build_export
 
     job, new = audit.request_tenant_export(key, ctx=ctx)
@@ -86,7 +86,7 @@ def _start_tenant_export(ctx: Any, key: str | None) -> Response[ExportJob]:
         except Exception:
             ctx.case_log.abandon_export(job["id"])  # never left queued without a task; the request records nothing
             raise
-    return _accepted(ctx.tenant, job)
+    return job
 
 
 class AuditController(Controller):
@@ -105,7 +105,7 @@ class AuditController(Controller):
                                "(tenant admins and auditors whose scope holds the street)")] = None) -> Response[Any]:
         """A bundle that `shouwang audit verify-bundle FILE` checks offline."""
         if child_id is None:
-            return _start_tenant_export(ctx, None)
+            return _accepted(ctx.tenant, start_tenant_export(ctx, None))
         bundle = audit.export_bundle(child_id, ctx=ctx)
         return Response(dumps(bundle), media_type="application/json", headers=_attachment(ctx.tenant, child_id))
 
@@ -116,7 +116,7 @@ class AuditController(Controller):
 
         A retry gets the same job: the same `Idempotency-Key`, or any request while the log has not moved.
         """
-        return _start_tenant_export(ctx, idempotency_key)
+        return _accepted(ctx.tenant, start_tenant_export(ctx, idempotency_key))
 
     @get("/exports/{export_id:uuid}", sync_to_thread=True, media_type="application/json",
          responses={**problem_responses(401, 403, 404, 409), **_JOB_RESPONSES})

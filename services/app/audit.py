@@ -30,14 +30,11 @@ def verify_chain(*, ctx: Context) -> dict[str, Any]:
     return ctx.case_log.verify()
 
 
-def export_bundle(child_id: UUID | None, *, ctx: Context) -> dict[str, Any]:
-    """A self-contained bundle of one child's events, made now (without `child_id`: the whole log, in memory)."""
+def export_bundle(child_id: UUID, *, ctx: Context) -> dict[str, Any]:
+    """A self-contained bundle of one child's events, made now (a whole tenant's is a job: `request_tenant_export`)."""
     _auditor(ctx)
-    if child_id is None:
-        _whole_tenant(ctx)
-    else:
-        load_child(ctx, child_id)
-        ctx.case_log.record_access(ctx.actor, ctx.role, child_id, ctx.via)
+    load_child(ctx, child_id)
+    ctx.case_log.record_access(ctx.actor, ctx.role, child_id, ctx.via)
     return ctx.case_log.export(child_id)
 
 

@@ -96,8 +96,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit.checked": ("已核对 {n} 条记录、{anchors} 个锚点。", "{n} events and {anchors} anchors checked."),
     "audit.head": ("最新位置 {position}：", "Head at {position}:"),
     "audit.export": ("导出审计包", "Export a bundle"),
-    "audit.export_hint": ("导出一名儿童的全部记录，可用 shouwang audit verify-bundle 离线校验。",
-                          "One child's events, verifiable offline with shouwang audit verify-bundle."),
+    "audit.export_hint": ("导出一名儿童的全部记录，可用 shouwang audit verify-bundle 离线校验；不填儿童编号则导出本街道全部记录"
+                          "（后台生成，完成后可下载）。",
+                          "One child's events, verifiable offline with shouwang audit verify-bundle; leave the id empty"
+                          " for the whole street's (made in the background, then downloadable)."),
+    "audit.job_working": ("正在生成本街道的审计包（截至第 {position} 条记录），页面会自动刷新……",
+                          "Making the street's bundle (up to position {position}); this page refreshes itself..."),
+    "audit.job_refresh": ("刷新", "Refresh"),
+    "audit.job_done": ("本街道的审计包已生成（{bytes} 字节）。", "The street's bundle is ready ({bytes} bytes)."),
+    "audit.job_failed": ("该导出已失败或作废，请重新导出。", "This export failed or was voided; export again."),
     "audit.child_id": ("儿童编号", "Child id"), "audit.download": ("下载", "Download"),
     "audit.access_log": ("访问记录", "Access log"), "audit.read_log": ("查看", "Show"),
     "audit.no_access": ("暂无访问记录。", "Nobody has read this child's personal data."),

@@ -6,11 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request, Response, get
-from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Stream, Template
 
 from domain.errors import InvalidValue, NotFound
 from infra.bundle import dumps
+from services.api.audit import start_tenant_export
 from services.api.security import Ctx
 from services.app import audit
 from services.app.context import Context
@@ -31,7 +32,7 @@ def _child_id(raw: str | None, *, required: bool) -> UUID | None:
 
 
 def _audit_page(request: Request[Any, Any, Any], *, status: int = 200, **context: Any) -> Template:
-    base: dict[str, Any] = {"verification": None, "access": None, "export_errors": FormErrors(),
+    base: dict[str, Any] = {"verification": None, "access": None, "export_job": None, "export_errors": FormErrors(),
                             "access_errors": FormErrors(), "child_id": "", "users": {}}
     return page(request, "audit.html", status=status, **{**base, **context})
 
@@ -51,16 +52,34 @@ def verify(request: Request[Any, Any, Any], ctx: Ctx) -> Template:
 
 @get("/audit/export", sync_to_thread=True)
 def export(request: Request[Any, Any, Any], ctx: Ctx,
-           child_id: FromQuery[str | None] = None) -> Response[bytes] | Template:
-    """A bundle that `shouwang audit verify-bundle FILE` checks offline, as a download."""
+           child_id: FromQuery[str | None] = None) -> Response[bytes] | Redirect | Template:
+    """A child's bundle as a download; without a child, the whole street's, made by a worker (see `export_job`)."""
     try:
         chosen = _child_id(child_id, required=False)
+        if chosen is None:
+            return Redirect(f"/t/{ctx.tenant}/audit/exports/{start_tenant_export(ctx, None)['id']}")
         bundle = audit.export_bundle(chosen, ctx=ctx)
     except (InvalidValue, NotFound) as exc:  # a bad or unknown id; a role that may not audit gets 403
         return _audit_page(request, status=422, export_errors=refused(exc, FormErrors()), child_id=child_id or "")
-    name = f"shouwang-{ctx.tenant}-{chosen or 'tenant'}.json"
     return Response(dumps(bundle), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="shouwang-{ctx.tenant}-{chosen}.json"'})
+
+
+@get("/audit/exports/{export_id:uuid}", sync_to_thread=True)
+def export_job(request: Request[Any, Any, Any], ctx: Ctx, export_id: FromPath[UUID]) -> Template:
+    """How the whole street's export is coming along (the page reloads itself until it is ready)."""
+    return _audit_page(request, export_job=audit.tenant_export(export_id, ctx=ctx))
+
+
+@get("/audit/exports/{export_id:uuid}/download", sync_to_thread=True)
+def export_download(ctx: Ctx, export_id: FromPath[UUID]) -> Stream | Redirect:
+    """The built bundle (each download is in the access log of every child in it)."""
+    job, content = audit.read_tenant_export(export_id, ctx=ctx)
+    if content is None:
+        return Redirect(f"/t/{ctx.tenant}/audit/exports/{export_id}")
+    return Stream(content, media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="shouwang-{ctx.tenant}-tenant-{job["end_position"]}.json"',
+        "Content-Length": str(job["bytes"])})
 
 
 @get("/audit/access-log", sync_to_thread=True)

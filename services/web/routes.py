@@ -71,7 +71,8 @@ def create_web_router() -> Router:
             pages_care.visit_form, pages_care.visit_submit, pages_care.concern_form, pages_care.concern_submit,
             pages_care.concern_detail, pages_care.concern_act, pages_care.pair_form, pages_care.pair_submit,
             pages_care.pair_end_form, pages_care.pair_end_submit,
-            pages_audit.audit_home, pages_audit.verify, pages_audit.export, pages_audit.access_log,
+            pages_audit.audit_home, pages_audit.verify, pages_audit.export, pages_audit.export_job,
+            pages_audit.export_download, pages_audit.access_log,
             pages_queue.concern_queue,
         ],
     )

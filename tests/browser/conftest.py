@@ -27,6 +27,7 @@ from services.app import children, concerns, helpers, platform
 from tests.conftest import Street, make_street, platform_ctx
 from tests.e2e.conftest import today
 from tests.e2e.test_errors_and_server import free_port, wait_until_healthy
+from tests.worker_fixtures import QUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -128,7 +129,9 @@ async def web(infra: Infrastructure, database_url: str, tmp_path_factory: pytest
     """
     port, data_dir = free_port(), tmp_path_factory.mktemp("web")
     env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(data_dir),
-           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT)}
+           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT),
+           # The server's worker takes tasks from a queue of this run's own (runs on one machine share its Redis).
+           "SHOUWANG_CELERY_QUEUE": f"{QUEUE}-web"}
     code = ("from infra.bootstrap import connect; from services.api.server import run; "
             f"run(connect(), host='127.0.0.1', port={port}, with_workers=True)")
     log_path = data_dir / "server.log"

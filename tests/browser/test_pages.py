@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from uuid import UUID
 
@@ -9,6 +10,7 @@ import psycopg
 
 from domain.child import ChildDetails, Guardian
 from infra.bootstrap import Infrastructure
+from infra.bundle import verify_bundle
 from infra.migrations import schema_for
 from services.app import children, concerns, helpers
 from tests.browser.conftest import (
@@ -216,3 +218,25 @@ async def test_a_supervisor_acknowledges_escalates_and_resolves_a_concern_and_pa
     assert "尚未结对" in await page.locator("#helpers").inner_text()
     assert not await overflows(page)
     await page.context.close()
+
+
+async def test_an_auditor_exports_the_whole_street_in_the_background_and_downloads_a_bundle_that_verifies(
+        infra, web, browser, tmp_path):
+    team = staffed_street(infra)
+    child = populate(team)
+    auditor = await log_in(browser, web, team.users["auditor"], DESKTOP)
+    await auditor.goto(f"/t/{team.code}/audit")
+    await auditor.get_by_role("button", name="下载").click()  # no child id: the whole street
+    job = auditor.locator("[data-testid=export-job]")
+    await job.get_by_text("审计包已生成").wait_for(timeout=30_000)  # the page looks again by itself
+    async with auditor.expect_download() as download:
+        await job.get_by_role("link", name="下载").click()
+    saved = tmp_path / (await download.value).suggested_filename
+    await (await download.value).save_as(saved)
+    assert saved.name.startswith(f"shouwang-{team.code}-tenant-")
+    bundle = json.loads(saved.read_bytes())
+    assert verify_bundle(bundle)["ok"]
+    assert str(child) in {link["event"]["subject_id"] for link in bundle["links"] if "event" in link}
+    await auditor.goto(f"/t/{team.code}/audit/access-log?child_id={child}")
+    assert "/download" in await auditor.locator("table.log").inner_text()
+    await auditor.context.close()

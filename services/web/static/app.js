@@ -16,6 +16,9 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     });
   });
+  // A page waiting on work in the background (an export being made) looks again by itself.
+  var waiting = document.querySelector("[data-refresh-seconds]");
+  if (waiting) { setTimeout(function () { location.reload(); }, 1000 * waiting.getAttribute("data-refresh-seconds")); }
   // The concern queue, live: the user's own notices arrive by server-sent events; a concern raised or
   // escalated to them reloads the queue's rows in place, marks them new and counts them on a badge.
   var queue = document.querySelector("[data-live-queue]");
