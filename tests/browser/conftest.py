@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 
 from domain.identity import make_id_number
@@ -26,10 +23,9 @@ from infra.bootstrap import Infrastructure
 from services.app import children, concerns, helpers, platform
 from tests.conftest import Street, make_street, platform_ctx
 from tests.e2e.conftest import today
-from tests.e2e.test_errors_and_server import free_port, wait_until_healthy
+from tests.serving import ROOT, serving
 from tests.worker_fixtures import QUEUE
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "browser-test-pass"
@@ -127,32 +123,15 @@ async def web(infra: Infrastructure, database_url: str, tmp_path_factory: pytest
     Module-scoped: its workers project every tenant of the shared test database, so the process must
     be gone before tests that run or count projections of their own start.
     """
-    port, data_dir = free_port(), tmp_path_factory.mktemp("web")
+    data_dir = tmp_path_factory.mktemp("web")
     env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(data_dir),
-           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT),
+           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(),
            # The server's worker takes tasks from a queue of this run's own (runs on one machine share its Redis).
            "SHOUWANG_CELERY_QUEUE": f"{QUEUE}-web"}
-    code = ("from infra.bootstrap import connect; from services.api.server import run; "
-            f"run(connect(), host='127.0.0.1', port={port}, with_workers=True)")
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                await wait_until_healthy(client, server)
-            yield base
-        except BaseException:
-            print(log_path.read_text(errors="replace")[-5000:])
-            raise
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    command = lambda port: ["-c", "from infra.bootstrap import connect; from services.api.server import run; "  # noqa: E731
+                                  f"run(connect(), host='127.0.0.1', port={port}, with_workers=True)"]
+    async with serving(command, env, data_dir / "server.log") as server:
+        yield server.base
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 
 from services.app import reads
 from tests.e2e.conftest import assert_problem, child_body, days_ago, register
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serving import serving
 
 
 async def test_an_unexpected_failure_is_a_500_problem_without_a_traceback(api, team, monkeypatch):
@@ -33,49 +27,13 @@ async def test_an_unexpected_failure_is_a_500_problem_without_a_traceback(api, t
     assert problem["errors"] == []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_until_healthy(client: httpx.AsyncClient, server: subprocess.Popen, deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited before answering"
-        try:
-            if (await client.get("/health")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the server did not answer /health within {deadline_s} s")
-
-
 async def test_the_api_served_by_uvicorn_over_a_socket(infra, database_url, team, tmp_path):
-    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(tmp_path),
-           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT)}
-    log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-c", f"from services.api.server import serve; serve('127.0.0.1', {port})"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            await wait_until_healthy(client, server)
-            await _exercise(client, team)
-    except BaseException:
-        log.flush()
-        print((tmp_path / "server.log").read_text(errors="replace")[-5000:])
-        raise
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode()}
+    command = lambda port: ["-c", f"from services.api.server import serve; serve('127.0.0.1', {port})"]  # noqa: E731
+    async with serving(command, env, tmp_path / "server.log") as server, \
+            httpx.AsyncClient(base_url=server.base, timeout=30) as client:
+        await _exercise(client, team)
 
 
 async def _exercise(client: httpx.AsyncClient, team) -> None:

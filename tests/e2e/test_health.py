@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from infra.bootstrap import Infrastructure
 from infra.broker import BrokerProbe
 from services.api.app import create_app
-from tests.e2e.test_errors_and_server import free_port
+from tests.serving import free_port
 
 
 def with_broker(infra: Infrastructure, url: str | None) -> Infrastructure:

@@ -7,8 +7,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,34 +21,17 @@ from infra.notify_channels import APPLICATION_NAME
 from services.worker import app as worker_app
 from services.worker.tasks import check_deadlines
 from tests.e2e.conftest import PASSWORD, Team, child_body, new_team
-from tests.e2e.test_errors_and_server import ROOT, free_port, wait_until_healthy
+from tests.serving import Server, serving
 from tests.worker_fixtures import QUEUE, broker_settings
 
 LIVE_QUEUE = f"{QUEUE}-live"
 WAIT = 20.0  # seconds any one notice may take to arrive, at most
 
 
-class Server:
-    def __init__(self, process: subprocess.Popen, url: str, log: Any) -> None:
-        self.process, self.url, self.log = process, url, log
-
-    def stop(self, timeout: float) -> int:
-        """SIGTERM, then the exit code; a kill (and failure) if it does not leave within `timeout`."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"the server did not exit within {timeout} s of SIGTERM") from None
-
-
 @pytest.fixture(scope="module")
 async def server(infra, database_url, tmp_path_factory) -> AsyncIterator[Server]:
     """`shouwang serve --with-workers` in its own process, on the test database and the run's broker."""
     logs = tmp_path_factory.mktemp("live")
-    port = free_port()
     settings = broker_settings(infra)
     worker_app.configure(settings)
     # This process sends, the server's worker takes. The server also runs a beat: its own queue keeps whatever
@@ -58,28 +39,16 @@ async def server(infra, database_url, tmp_path_factory) -> AsyncIterator[Server]
     # session's test worker, which would otherwise be left running it at the end of the run.
     worker_app.app.conf.task_default_queue = LIVE_QUEUE
     env = {**os.environ, "DATABASE_URL": database_url, "SHOUWANG_DATA_DIR": str(settings.data_dir),
-           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(), "PYTHONPATH": str(ROOT),
+           "SHOUWANG_MASTER_KEY": base64.b64encode(infra.settings.master_key).decode(),
            "SHOUWANG_CELERY_QUEUE": LIVE_QUEUE, "SHOUWANG_DEADLINE_MINUTES": "600", "SHOUWANG_PROJECTION_SWEEP_SECONDS": "2"}
-    log = (logs / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--with-workers"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    running = Server(process, f"127.0.0.1:{port}", logs / "server.log")
     try:
-        async with httpx.AsyncClient(base_url=f"http://{running.url}", timeout=30) as client:
-            await wait_until_healthy(client, process)
-        yield running
-    except BaseException:
-        print((logs / "server.log").read_text(errors="replace")[-5000:])
-        raise
+        async with serving(lambda port: ["-m", "services.cli", "serve", "--port", str(port), "--with-workers"],
+                           env, logs / "server.log") as running:
+            yield running
     finally:
-        try:
-            running.stop(timeout=15)
-        finally:
-            log.close()
-            with worker_app.app.connection_for_write() as connection:  # what the server's worker did not take
-                connection.default_channel.queue_purge(LIVE_QUEUE)
-            worker_app.app.conf.task_default_queue = QUEUE
+        with worker_app.app.connection_for_write() as connection:  # what the server's worker did not take
+            connection.default_channel.queue_purge(LIVE_QUEUE)
+        worker_app.app.conf.task_default_queue = QUEUE
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +58,7 @@ async def teams(infra) -> tuple[Team, Team]:
 
 
 async def token(server: Server, username: str) -> str:
-    async with httpx.AsyncClient(base_url=f"http://{server.url}") as client:
+    async with httpx.AsyncClient(base_url=server.base) as client:
         answer = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
     assert answer.status_code == 200, answer.text
     return answer.json()["access_token"]
@@ -98,7 +67,7 @@ async def token(server: Server, username: str) -> str:
 async def raise_urgent(server: Server, team: Team) -> str:
     """Register a child and raise an urgent concern about it, as the team's grid worker over HTTP."""
     auth = {"Authorization": f"Bearer {await token(server, f'grid_worker.{team.code}')}"}
-    async with httpx.AsyncClient(base_url=f"http://{server.url}", headers=auth, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=server.base, headers=auth, timeout=30) as client:
         child = await client.post(f"/api/v1/t/{team.code}/children", json=child_body(team.street.grid))
         assert child.status_code == 201, child.text
         concern = await client.post(f"/api/v1/t/{team.code}/concerns", json={
@@ -110,7 +79,7 @@ async def raise_urgent(server: Server, team: Team) -> str:
 async def queue_holds(server: Server, team: Team, concern_id: str) -> None:
     """Wait (bounded) until the street's concern queue read model holds the concern."""
     auth = {"Authorization": f"Bearer {await token(server, f'supervisor.{team.code}')}"}
-    async with httpx.AsyncClient(base_url=f"http://{server.url}", headers=auth, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=server.base, headers=auth, timeout=30) as client:
         deadline = asyncio.get_running_loop().time() + WAIT
         while asyncio.get_running_loop().time() < deadline:
             queue = await client.get(f"/api/v1/t/{team.code}/concerns", params={"status": "open"})
@@ -128,7 +97,7 @@ class EventStream:
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
-        self._client = httpx.AsyncClient(base_url=f"http://{server.url}", headers=headers, timeout=None)
+        self._client = httpx.AsyncClient(base_url=server.base, headers=headers, timeout=None)
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._open = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -210,7 +179,7 @@ async def test_reconnecting_with_last_event_id_replays_exactly_the_missed_ones(s
 
 async def inbox_holds(server: Server, access_token: str, concern_ids: list[str]) -> None:
     """Wait (bounded) until the projection has put these concerns' notices in the inbox."""
-    async with httpx.AsyncClient(base_url=f"http://{server.url}",
+    async with httpx.AsyncClient(base_url=server.base,
                                  headers={"Authorization": f"Bearer {access_token}"}) as client:
         deadline = asyncio.get_running_loop().time() + WAIT
         while asyncio.get_running_loop().time() < deadline:
@@ -273,7 +242,7 @@ async def test_clients_that_vanish_or_stay_never_hang_the_server(server, teams):
     for _ in range(5):  # clients that leave abruptly, mid-stream
         async with EventStream(server, me), connect(ws_url(server, f"?token={me}")) as socket:
             socket.transport.abort()
-    async with httpx.AsyncClient(base_url=f"http://{server.url}") as client:
+    async with httpx.AsyncClient(base_url=server.base) as client:
         assert (await client.get("/health")).status_code == 200
 
     # And clients that stay: the server still leaves promptly when told to stop.
