@@ -2,8 +2,8 @@
 
 One LISTEN connection hears every served tenant's `t_<code>_events` channel; a periodic sweep
 catches missed notifications, new tenants and changed settings. A fixed pool of worker threads takes
-woken tenants (never one tenant in two threads at once) and advances every projection of the tenant
-(`infra.projection_batches`): events read once per batch, rows and tracking positions written in the
+woken lanes (a tenant's urgent projections, or its others; never one lane in two threads at once) and
+advances those projections of the tenant (`infra.projection_batches`): events read once per batch, rows and tracking positions written in the
 same transaction with the tracking rows locked, so a batch commits exactly once and a crash resumes
 where the last commit left.
 """
@@ -64,40 +64,43 @@ def serves(tenant: str, shard: tuple[int, int]) -> bool:
     return zlib.crc32(tenant.encode()) % shard[1] == shard[0]
 
 
+Lane = tuple[str, int]  # a tenant and a group of its projections (0: the urgent ones, if any)
+
+
 class _Queue:
-    """Woken tenants, each queued at most once and never handed to two workers at once."""
+    """Woken lanes, each queued at most once and never handed to two workers at once."""
 
     def __init__(self) -> None:
-        self._ready: deque[str] = deque()
-        self._queued: set[str] = set()
-        self._busy: set[str] = set()
-        self._again: set[str] = set()
+        self._ready: deque[Lane] = deque()
+        self._queued: set[Lane] = set()
+        self._busy: set[Lane] = set()
+        self._again: set[Lane] = set()
         self._cond = threading.Condition()
 
-    def wake(self, tenant: str) -> None:
+    def wake(self, lane: Lane) -> None:
         with self._cond:
-            if tenant in self._busy:
-                self._again.add(tenant)  # woken while being processed: go round once more after
-            elif tenant not in self._queued:
-                self._queued.add(tenant)
-                self._ready.append(tenant)
+            if lane in self._busy:
+                self._again.add(lane)  # woken while being processed: go round once more after
+            elif lane not in self._queued:
+                self._queued.add(lane)
+                self._ready.append(lane)
                 self._cond.notify()
 
-    def take(self, timeout: float) -> str | None:
+    def take(self, timeout: float) -> Lane | None:
         with self._cond:
             if not self._ready and not self._cond.wait_for(lambda: bool(self._ready), timeout):
                 return None
-            tenant = self._ready.popleft()
-            self._queued.discard(tenant)
-            self._busy.add(tenant)
-            return tenant
+            lane = self._ready.popleft()
+            self._queued.discard(lane)
+            self._busy.add(lane)
+            return lane
 
-    def done(self, tenant: str, *, again: bool = False) -> None:
+    def done(self, lane: Lane, *, again: bool = False) -> None:
         with self._cond:
-            self._busy.discard(tenant)
-            if again or tenant in self._again:
-                self._again.discard(tenant)
-                self.wake(tenant)
+            self._busy.discard(lane)
+            if again or lane in self._again:
+                self._again.discard(lane)
+                self.wake(lane)
 
 
 class Runner:
@@ -109,10 +112,16 @@ class Runner:
                  projections: Sequence[ProjectionSpec] = PROJECTIONS) -> None:
         self._infra = infra
         self._settings = settings
-        # Urgent projections first, on their own: their batches commit without waiting for the others'.
+        # Urgent projections form a lane of their own in every tenant: their batches are taken by any free
+        # worker and commit without waiting for the other projections of the tenant (their tracking rows,
+        # and so their locks, are disjoint).
         urgent = tuple(spec for spec in projections if spec.urgent)
         self._groups = [group for group in (urgent, tuple(s for s in projections if not s.urgent)) if group]
         self._queue = _Queue()
+
+    def _wake(self, tenant: str) -> None:
+        for lane in range(len(self._groups)):
+            self._queue.wake((tenant, lane))
 
     def run(self, stop: threading.Event) -> None:
         """Serve until `stop` is set."""
@@ -149,7 +158,7 @@ class Runner:
                 channels.update((channel_name(schema_for(t)), t) for t in new)
                 # Listening before waking: nothing recorded after this sweep can be missed.
                 for tenant in tenants:
-                    self._queue.wake(tenant)
+                    self._wake(tenant)
                 next_sweep = monotonic() + self._settings.sweep_seconds
             for note in conn.notifies(timeout=min(self.TICK, max(0.0, next_sweep - monotonic()))):
                 if note.channel == TENANTS_CHANNEL:
@@ -157,24 +166,23 @@ class Runner:
                     break
                 tenant = channels.get(note.channel)
                 if tenant is not None:
-                    self._queue.wake(tenant)
+                    self._wake(tenant)
 
     def _work(self, stop: threading.Event, halt: threading.Event) -> None:
         while not (stop.is_set() or halt.is_set()):
-            tenant = self._queue.take(self.TICK)
-            if tenant is None:
+            lane = self._queue.take(self.TICK)
+            if lane is None:
                 continue
+            tenant, group = lane
             more = False
             try:
                 # A few batches at a time, then back of the queue: one big backlog cannot starve the rest.
-                for group in self._groups:
-                    _, behind = advance(self._infra, tenant, projections=group, batch=self._settings.batch,
-                                        max_batches=4)
-                    more = more or behind
+                _, more = advance(self._infra, tenant, projections=self._groups[group], batch=self._settings.batch,
+                                  max_batches=4)
             except Exception:
                 log.exception("projections of tenant %s failed; retried at the next sweep", tenant)
             finally:
-                self._queue.done(tenant, again=more)
+                self._queue.done(lane, again=more)
 
 
 def run_forever(infra: Infrastructure, stop_event: threading.Event, settings: RunnerSettings | None = None,
