@@ -22,9 +22,13 @@ def broker_settings(infra: Infrastructure):
     return replace(infra.settings, broker_url=os.environ.get("CELERY_BROKER_URL") or None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(infra: Infrastructure) -> Iterator[object]:
-    """A worker thread consuming the broker (two threads, so two tasks can race), tasks on the test database."""
+    """A worker thread consuming the broker (two threads, so two tasks can race), tasks on the test database.
+
+    One per module that uses it: a worker left idle through the rest of a long run twice lost its Redis
+    connection (kombu's BRPOP reader raised, "Connection closed by server") and took no task after it.
+    """
     app = worker_app.configure(broker_settings(infra))
     app.conf.task_default_queue = QUEUE
     worker_app.use(infra)
