@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from infra.settings import Settings
 from services.app import platform
 from services.app.children import register_child
 from services.app.context import Context
+from tests.serving import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANTS, PER_TENANT = 4, 4
@@ -109,12 +109,6 @@ def prepare(url: str, master_key: bytes) -> dict[str, Any]:
         infra.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, from /proc (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -136,17 +130,12 @@ def rolled_back(url: str) -> int:
 
 
 async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for `/health` (60 s at most); the server's log in the error if it never answers."""
     async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not become healthy within 60 s")
+        try:
+            await wait_until_healthy(http, proc)
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}") from None
 
 
 async def load(base: str, targets: list[tuple[str, str, UUID]], seconds: float, warmup: float,

@@ -73,7 +73,7 @@ def _label(key: str) -> str:
 async def _dashboard(database_url: str, unit: str, semester: str, at: datetime) -> dict[str, Any]:
     pool = await create_read_pool(database_url, min_size=1, max_size=1)
     try:
-        return await dashboard_reads.dashboard(pool, unit, level_of(unit), semester, now=at)
+        return await dashboard_reads.dashboard(pool, unit, level_of(unit), semester, now=at, months=True)
     finally:
         await pool.close()
 

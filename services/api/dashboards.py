@@ -61,7 +61,7 @@ class ChildUnit(Struct):
     aid_fen: int
 
 
-class Dashboard(Struct):
+class Dashboard(Struct, omit_defaults=True):
     unit: str
     level: str
     semester: str
@@ -75,7 +75,8 @@ class Dashboard(Struct):
     aid_fen: int
     by_reason: dict[str, int]
     children_by_child_unit: list[ChildUnit]
-    contacts_by_month: dict[str, int]  # YYYY-MM → contacts with the unit's open children, each month of the semester
+    # YYYY-MM → contacts with the unit's open children, each month of the semester (only with `?months=true`).
+    contacts_by_month: dict[str, int] | UnsetType = UNSET
 
 
 class WorklistItem(Struct):
@@ -130,9 +131,10 @@ async def unit_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         raise NotFound("not found")
 
 
-async def unit_dashboard(pool: asyncpg.Pool, code: str, semester: str, *, now: datetime) -> Dashboard:
+async def unit_dashboard(pool: asyncpg.Pool, code: str, semester: str, *, now: datetime,
+                         months: bool = False) -> Dashboard:
     """The dashboard of a unit the caller may see (`unit_guard` checked it), as the API and the web pages show it."""
-    board = await dashboard_reads.dashboard(pool, code, level_of(code), semester, now=now)
+    board = await dashboard_reads.dashboard(pool, code, level_of(code), semester, now=now, months=months)
     return Dashboard(**{**board, "paired": Paired(**board["paired"]), "children_by_child_unit": [
         ChildUnit(**{**c, "paired": Paired(**c["paired"])}) for c in board["children_by_child_unit"]]})
 
@@ -173,12 +175,15 @@ class UnitController(Controller):
 
     @get("/dashboard", responses=READ_PROBLEMS)
     async def dashboard(self, code: FromPath[str], ctx: Ctx, state: State, semester: SemesterParam = None,
-                        min_position: MinPosition = None) -> Dashboard:
+                        min_position: MinPosition = None,
+                        months: Annotated[bool, Parameter(description="also `contacts_by_month` (counts contact "
+                                                          "rows: slower over a whole district)")] = False
+                        ) -> Dashboard:
         """Counters of a grid, community, street or district for a semester (no personal data)."""
         term = semester_of(semester, ctx.now)
         await _wait(state.read_pool, code, min_position, (unit_counters.NAME, concern_queue.NAME,
                                                           child_register.NAME))
-        return await unit_dashboard(state.read_pool, code, term, now=ctx.now)
+        return await unit_dashboard(state.read_pool, code, term, now=ctx.now, months=months)
 
     @get("/worklist", responses=READ_PROBLEMS)
     async def worklist(self, code: FromPath[str], ctx: Ctx, state: State, semester: SemesterParam = None,

@@ -69,7 +69,7 @@ async def dashboard_page(request: Request[Any, Any, Any], ctx: Ctx, state: State
                          semester: FromQuery[str | None] = None) -> Template:
     """The dashboard of a unit in the caller's scope, for a semester (default: the current one)."""
     term = semester_of(semester, ctx.now)
-    board = await unit_dashboard(state.read_pool, code, term, now=ctx.now)
+    board = await unit_dashboard(state.read_pool, code, term, now=ctx.now, months=True)
     trail = await anyio.to_thread.run_sync(_trail, ctx, code)
     current = Semester.parse(semester_of(None, ctx.now))
     return page(request, "dashboard.html", board=board, unit=trail[-1], trail=trail[:-1],

@@ -38,7 +38,7 @@ async def api_dashboard(web: str, username: str, code: str, semester: str = "") 
         login = await api.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         answer = await api.get(f"/api/v1/units/{code}/dashboard", headers=headers,
-                               params={"semester": semester} if semester else None)
+                               params={"months": "true", **({"semester": semester} if semester else {})})
         assert answer.status_code == 200, answer.text
         return answer.json()
 

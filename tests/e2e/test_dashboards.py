@@ -65,7 +65,7 @@ async def test_a_dashboard_counts_contacts_month_by_month_over_the_semester(api,
     term = Semester.of(today())
     months = {}
     for code in (team.code, team.street.grid, team.street.other_grid, team.code[:6]):
-        board = (await api.get(units(team, f"{code}/dashboard"), headers=team.as_("district_officer"))).json()
+        board = (await api.get(units(team, f"{code}/dashboard?months=true"), headers=team.as_("district_officer"))).json()
         months[code] = board["contacts_by_month"]
 
     listed = list(months[team.code])
