@@ -3,6 +3,7 @@ a job a worker builds), read the access log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -75,6 +76,17 @@ def _attachment(tenant: str, what: Any) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="shouwang-{tenant}-{what}.json"'}
 
 
+def child_bundle(tenant: str, child_id: UUID, bundle: dict[str, Any]) -> Response[bytes]:
+    """A child's bundle as a download (the API and the pages)."""
+    return Response(dumps(bundle), media_type="application/json", headers=_attachment(tenant, child_id))
+
+
+def tenant_bundle(tenant: str, job: dict[str, Any], content: Iterator[bytes]) -> Stream:
+    """A built whole-tenant bundle as a streamed download (the API and the pages)."""
+    return Stream(content, media_type="application/json",
+                  headers={**_attachment(tenant, f"tenant-{job['end_position']}"), "Content-Length": str(job["bytes"])})
+
+
 def start_tenant_export(ctx: Any, key: str | None) -> dict[str, Any]:
     """The caller's export job of this moment (or key); a new one is handed to a worker (the API and the pages)."""
     from services.worker.tasks import build_export
@@ -106,8 +118,7 @@ class AuditController(Controller):
         """A bundle that `shouwang audit verify-bundle FILE` checks offline."""
         if child_id is None:
             return _accepted(ctx.tenant, start_tenant_export(ctx, None))
-        bundle = audit.export_bundle(child_id, ctx=ctx)
-        return Response(dumps(bundle), media_type="application/json", headers=_attachment(ctx.tenant, child_id))
+        return child_bundle(ctx.tenant, child_id, audit.export_bundle(child_id, ctx=ctx))
 
     @post("/exports", sync_to_thread=True, status_code=202,
           responses={**problem_responses(401, 403, 404, 422), **_JOB_RESPONSES})
@@ -125,9 +136,7 @@ class AuditController(Controller):
         job, content = audit.read_tenant_export(export_id, ctx=ctx)
         if content is None:
             return _accepted(ctx.tenant, job)
-        return Stream(content, media_type="application/json",
-                      headers={**_attachment(ctx.tenant, f"tenant-{job['end_position']}"),
-                               "Content-Length": str(job["bytes"])})
+        return tenant_bundle(ctx.tenant, job, content)
 
     @get("/access-log", sync_to_thread=True, responses=READ_PROBLEMS)
     def access_log(self, ctx: Ctx, child_id: FromQuery[UUID | None] = None) -> AccessLog:

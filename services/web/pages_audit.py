@@ -10,8 +10,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Stream, Template
 
 from domain.errors import InvalidValue, NotFound
-from infra.bundle import dumps
-from services.api.audit import start_tenant_export
+from services.api.audit import child_bundle, start_tenant_export, tenant_bundle
 from services.api.security import Ctx
 from services.app import audit
 from services.app.context import Context
@@ -61,8 +60,7 @@ def export(request: Request[Any, Any, Any], ctx: Ctx,
         bundle = audit.export_bundle(chosen, ctx=ctx)
     except (InvalidValue, NotFound) as exc:  # a bad or unknown id; a role that may not audit gets 403
         return _audit_page(request, status=422, export_errors=refused(exc, FormErrors()), child_id=child_id or "")
-    return Response(dumps(bundle), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="shouwang-{ctx.tenant}-{chosen}.json"'})
+    return child_bundle(ctx.tenant, chosen, bundle)
 
 
 @get("/audit/exports/{export_id:uuid}", sync_to_thread=True)
@@ -77,9 +75,7 @@ def export_download(ctx: Ctx, export_id: FromPath[UUID]) -> Stream | Redirect:
     job, content = audit.read_tenant_export(export_id, ctx=ctx)
     if content is None:
         return Redirect(f"/t/{ctx.tenant}/audit/exports/{export_id}")
-    return Stream(content, media_type="application/json", headers={
-        "Content-Disposition": f'attachment; filename="shouwang-{ctx.tenant}-tenant-{job["end_position"]}.json"',
-        "Content-Length": str(job["bytes"])})
+    return tenant_bundle(ctx.tenant, job, content)
 
 
 @get("/audit/access-log", sync_to_thread=True)

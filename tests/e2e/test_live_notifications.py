@@ -76,18 +76,19 @@ async def raise_urgent(server: Server, team: Team) -> str:
     return concern.json()["id"]
 
 
-async def queue_holds(server: Server, team: Team, concern_id: str) -> None:
-    """Wait (bounded) until the street's concern queue read model holds the concern."""
-    auth = {"Authorization": f"Bearer {await token(server, f'supervisor.{team.code}')}"}
-    async with httpx.AsyncClient(base_url=server.base, headers=auth, timeout=30) as client:
+async def listed(server: Server, access_token: str, path: str, key: str, concern_ids: list[str],
+                 where: str) -> None:
+    """Wait (bounded) until the items at `path`, as this user reads them, name these concerns under `key`."""
+    async with httpx.AsyncClient(base_url=server.base,
+                                 headers={"Authorization": f"Bearer {access_token}"}, timeout=30) as client:
         deadline = asyncio.get_running_loop().time() + WAIT
         while asyncio.get_running_loop().time() < deadline:
-            queue = await client.get(f"/api/v1/t/{team.code}/concerns", params={"status": "open"})
-            assert queue.status_code == 200, queue.text
-            if concern_id in {item["id"] for item in queue.json()["items"]}:
+            answer = await client.get(path)
+            assert answer.status_code == 200, answer.text
+            if set(concern_ids) <= {item.get(key) for item in answer.json()["items"]}:
                 return
             await asyncio.sleep(0.05)
-    raise AssertionError(f"{concern_id} not in the concern queue within {WAIT} s")
+    raise AssertionError(f"{concern_ids} not in {where} within {WAIT} s")
 
 
 class EventStream:
@@ -166,7 +167,7 @@ async def test_reconnecting_with_last_event_id_replays_exactly_the_missed_ones(s
         await raise_urgent(server, team)
         seen = await stream.next()
     missed = [await raise_urgent(server, team) for _ in range(2)]
-    await inbox_holds(server, me, missed)
+    await listed(server, me, "/api/v1/notifications", "concern_id", missed, "the inbox")
 
     async with EventStream(server, me, last_event_id=seen["id"]) as stream:
         replayed = [await stream.next() for _ in missed]
@@ -177,19 +178,6 @@ async def test_reconnecting_with_last_event_id_replays_exactly_the_missed_ones(s
     assert after["concern_id"] == live and after["id"] > replayed[-1]["id"] > seen["id"]
 
 
-async def inbox_holds(server: Server, access_token: str, concern_ids: list[str]) -> None:
-    """Wait (bounded) until the projection has put these concerns' notices in the inbox."""
-    async with httpx.AsyncClient(base_url=server.base,
-                                 headers={"Authorization": f"Bearer {access_token}"}) as client:
-        deadline = asyncio.get_running_loop().time() + WAIT
-        while asyncio.get_running_loop().time() < deadline:
-            held = {n.get("concern_id") for n in (await client.get("/api/v1/notifications")).json()["items"]}
-            if set(concern_ids) <= held:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{concern_ids} not in the inbox within {WAIT} s")
-
-
 async def test_an_unacknowledged_urgent_concern_escalates_by_itself_and_its_street_supervisor_hears_it(
         server, teams):
     team = teams[0]
@@ -197,7 +185,8 @@ async def test_an_unacknowledged_urgent_concern_escalates_by_itself_and_its_stre
         concern = await raise_urgent(server, team)
         assert (await stream.next())["kind"] == "concern_raised"
         # The inbox is projected first, on its own: the deadline check reads the concern queue, so wait for it.
-        await queue_holds(server, team, concern)
+        await listed(server, await token(server, f"supervisor.{team.code}"),
+                     f"/api/v1/t/{team.code}/concerns?status=open", "id", [concern], "the concern queue")
         later = datetime.now(UTC) + timedelta(hours=5)
         result = await outcome(check_deadlines.delay(team.code, later.isoformat()))
         # Every urgent concern of this street raised by earlier tests is overdue by then too.
