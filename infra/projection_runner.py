@@ -3,9 +3,9 @@
 One LISTEN connection hears every served tenant's `t_<code>_events` channel; a periodic sweep
 catches missed notifications, new tenants and changed settings. A fixed pool of worker threads takes
 woken lanes (a tenant's urgent projections, or its others; never one lane in two threads at once) and
-advances those projections of the tenant (`infra.projection_batches`): events read once per batch, rows and tracking positions written in the
-same transaction with the tracking rows locked, so a batch commits exactly once and a crash resumes
-where the last commit left.
+advances those projections of the tenant (`infra.projection_batches`): events read once per batch,
+rows and tracking positions written in the same transaction with the tracking rows locked, so a
+batch commits exactly once and a crash resumes where the last commit left.
 """
 
 from __future__ import annotations
