@@ -4,7 +4,8 @@
 
 A fresh database; 4 tenants, each with a grid worker, a street supervisor and 100 children, made
 in-process. Then, as deployed, one API process (`shouwang serve`) and one worker process
-(`shouwang worker --no-celery`: the projections, notifications among them). Each street
+(`shouwang worker --no-celery`: the projections, notifications among them; with `--inbox-process`, the
+inbox in a worker of its own). Each street
 supervisor holds an SSE stream open. Open-loop load of `--rate` commands/s (default 200) for
 `--seconds` (default 20) after `--warmup` (default 3): nine in ten are visits, sent by a process of
 their own; one in ten is an urgent concern, which notifies the supervisor, sent by this (lightly
@@ -45,6 +46,7 @@ from bench.visit_load import visits_process
 from infra.bootstrap import connect
 from infra.notice_rows import channel_for
 from infra.migrations import migrate_all
+from infra.projection_specs import PROJECTIONS
 from infra.settings import Settings
 from services.app import platform
 from services.app.children import register_child
@@ -259,7 +261,18 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def run(url: str, rate: float, seconds: float, warmup: float, stream_process: bool) -> dict[str, Any]:
+def workers(env: dict[str, str], data: Path, inbox_process: bool) -> list[subprocess.Popen[bytes]]:
+    """One worker process for every projection, or (`inbox_process`) the inbox in one and the rest in another."""
+    if not inbox_process:
+        return [start(["worker", "--no-celery"], env, data / "worker.log")]
+    others = [arg for spec in PROJECTIONS if not spec.urgent for arg in ("--projection", spec.name)]
+    inbox = [arg for spec in PROJECTIONS if spec.urgent for arg in ("--projection", spec.name)]
+    return [start(["worker", "--no-celery", *inbox], env, data / "worker-inbox.log"),
+            start(["worker", "--no-celery", *others], env, data / "worker.log")]
+
+
+def run(url: str, rate: float, seconds: float, warmup: float, stream_process: bool,
+        inbox_process: bool) -> dict[str, Any]:
     master_key = secrets.token_bytes(32)
     migrate_all(url)
     tenants = prepare(url, master_key)
@@ -268,15 +281,18 @@ def run(url: str, rate: float, seconds: float, warmup: float, stream_process: bo
            "SHOUWANG_MASTER_KEY": base64.b64encode(master_key).decode()}
     ports = [free_port() for _ in range(2 if stream_process else 1)]
     apis = [start(["serve", "--port", str(port)], env, data / f"api-{port}.log") for port in ports]
-    worker = start(["worker", "--no-celery"], env, data / "worker.log")
+    runners = workers(env, data, inbox_process)
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for base, api, port in zip(bases, apis, ports):
             asyncio.run(wait_healthy(base, api, data / f"api-{port}.log"))
-        processes = {"api": apis[0].pid, "worker": worker.pid, **({"streams api": apis[1].pid} if stream_process else {})}
-        return asyncio.run(measure(bases[0], bases[-1], tenants, rate, seconds, warmup, url, processes))
+        processes = {"api": apis[0].pid, **({"streams api": apis[1].pid} if stream_process else {}),
+                     **({"inbox worker": runners[0].pid, "worker": runners[1].pid} if inbox_process
+                        else {"worker": runners[0].pid})}
+        measured = asyncio.run(measure(bases[0], bases[-1], tenants, rate, seconds, warmup, url, processes))
+        return {**measured, "processes": sorted(processes)}
     finally:
-        for process in (*apis, worker):
+        for process in (*apis, *runners):
             process.terminate()
             try:
                 process.wait(timeout=20)
@@ -286,6 +302,7 @@ def run(url: str, rate: float, seconds: float, warmup: float, stream_process: bo
 
 def report(r: dict[str, Any]) -> None:
     goal = 3 * r["raw_p99_ms"] + 20
+    print(f"processes: {', '.join(r['processes'])}")
     print(f"load: {r['offered_per_s']:.0f} commands/s offered, {r['commands_per_s']} completed"
           f" ({r['commands']} commands, {r['error_count']} failed),"
           f" command latency p50 {r['command_p50_ms']} ms, p99 {r['command_p99_ms']} ms; CPU cores {r['cpu_cores']}")
@@ -309,9 +326,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--stream-process", action="store_true",
                         help="serve the SSE streams from a second API process, not the one taking the commands")
+    parser.add_argument("--inbox-process", action="store_true",
+                        help="keep the notification inbox in a worker process of its own (SHOUWANG_PROJECTIONS)")
     args = parser.parse_args()
     with server(args.database_url) as server_url, fresh_database(server_url) as url:
-        report(run(url, args.rate, args.seconds, args.warmup, args.stream_process))
+        report(run(url, args.rate, args.seconds, args.warmup, args.stream_process, args.inbox_process))
 
 
 if __name__ == "__main__":

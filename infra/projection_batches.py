@@ -41,10 +41,13 @@ def _peek(infra: Infrastructure, schema: str) -> tuple[dict[str, int], int]:
 def _lock(conn: Conn, schema: str, names: Sequence[str]) -> dict[str, int]:
     """The tracked positions of these projections, their rows locked until the transaction ends."""
     ordered = sorted(names)  # one lock order for every process: no deadlock
-    conn.execute(SQL("INSERT INTO {}.projection_tracking (projection, position) SELECT unnest(%s::text[]), 0"
-                     " ON CONFLICT (projection) DO NOTHING").format(Identifier(schema)), [ordered])
-    rows = conn.execute(SQL("SELECT projection, position FROM {}.projection_tracking WHERE projection = ANY(%s)"
-                            " ORDER BY projection FOR UPDATE").format(Identifier(schema)), [ordered]).fetchall()
+    select = SQL("SELECT projection, position FROM {}.projection_tracking WHERE projection = ANY(%s)"
+                 " ORDER BY projection FOR UPDATE").format(Identifier(schema))
+    rows = conn.execute(select, [ordered]).fetchall()
+    if len(rows) < len(ordered):  # a projection's first batch: its tracking row starts at 0
+        conn.execute(SQL("INSERT INTO {}.projection_tracking (projection, position) SELECT unnest(%s::text[]), 0"
+                         " ON CONFLICT (projection) DO NOTHING").format(Identifier(schema)), [ordered])
+        rows = conn.execute(select, [ordered]).fetchall()
     return {r["projection"]: r["position"] for r in rows}
 
 
@@ -116,17 +119,19 @@ def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, lis
 
 
 def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int,
-          memo: dict[str, dict[str, Any]]) -> None:
+          memo: dict[str, dict[str, Any]]) -> dict[str, int]:
     """One batch after `position` for the projections standing there (those another process moved are left).
 
-    `memo` carries row writers' state from one batch to the next: it is only true while every change to
-    a projection's rows since the last batch was that batch's own, so it is dropped when it was not.
+    Returns where each projection of the group stands after it. `memo` carries row writers' state from one
+    batch to the next: it is only true while every change to a projection's rows since the last batch was
+    that batch's own, so it is dropped when it was not.
     """
     stored = _read(infra, tenant, position, limit, _personal(group))
     if not stored:
-        return
+        return {spec.name: position for spec in group}
     decoded = _decode(infra, tenant, group, stored)
     schema = schema_for(tenant)
+    reached = stored[-1][0]
     with infra.datastore.get_connection() as conn, conn.transaction():
         locked = _lock(conn, schema, [spec.name for spec in group])
         for spec in group:
@@ -135,10 +140,11 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
                 memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
         # A projection another process moved meanwhile is left out: this batch must not count twice for it.
         live = [spec for spec in group if locked[spec.name] == position]
-        _apply(Batch(conn, tenant, schema, infra, memo), live, decoded, stored[-1][0])
+        _apply(Batch(conn, tenant, schema, infra, memo), live, decoded, reached)
         for spec in live:
             if spec.name in memo:
-                memo[spec.name][_AT] = stored[-1][0]
+                memo[spec.name][_AT] = reached
+    return {spec.name: reached if spec in live else locked[spec.name] for spec in group}
 
 
 def _refresh(infra: Infrastructure, tenant: str, projections: Sequence[ProjectionSpec]) -> None:
@@ -156,19 +162,26 @@ def _refresh(infra: Infrastructure, tenant: str, projections: Sequence[Projectio
 
 def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
             batch: int = BATCH, max_batches: int | None = None) -> tuple[int, bool]:
-    """Process up to `max_batches` batches; return the lowest position the projections reached, and if more remain."""
+    """Process up to `max_batches` batches; return the lowest position the projections reached, and if more remain.
+
+    It goes as far as the log's head when it starts: what is recorded later wakes the runner again.
+    """
     schema = schema_for(tenant)
     _refresh(infra, tenant, projections)
     done = 0
     memo: dict[str, dict[str, Any]] = {}  # lives for this call only: a failed batch takes it away with it
+    tracked, head = _peek(infra, schema)
+    positions = {spec.name: tracked.get(spec.name, 0) for spec in projections}
     while True:
-        tracked, head = _peek(infra, schema)
-        positions = {spec.name: tracked.get(spec.name, 0) for spec in projections}
         behind = [spec for spec in projections if positions[spec.name] < head]
         if not behind or (max_batches is not None and done >= max_batches):
             return min(positions.values(), default=0), bool(behind)
         start = min(positions[spec.name] for spec in behind)
-        _step(infra, tenant, [spec for spec in behind if positions[spec.name] == start], start, batch, memo)
+        group = [spec for spec in behind if positions[spec.name] == start]
+        stood = _step(infra, tenant, group, start, batch, memo)
+        if all(stood[spec.name] == start for spec in group):
+            return min(positions.values(), default=0), False  # nothing after `start` to read
+        positions.update(stood)
         done += 1
 
 

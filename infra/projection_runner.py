@@ -26,7 +26,7 @@ from infra.bootstrap import Infrastructure
 from infra.directory import TENANTS_CHANNEL
 from infra.migrations import schema_for
 from infra.projection_batches import BATCH, advance, catch_up, rebuild
-from infra.projection_specs import CHILD_REGISTER, CONCERN_QUEUE, PROJECTIONS, UNIT_COUNTERS, ProjectionSpec
+from infra.projection_specs import CHILD_REGISTER, CONCERN_QUEUE, PROJECTIONS, UNIT_COUNTERS, ProjectionSpec, named
 from infra.recorder import channel_name
 
 __all__ = ["BATCH", "CHILD_REGISTER", "CONCERN_QUEUE", "PROJECTIONS", "UNIT_COUNTERS", "ProjectionSpec", "Runner",
@@ -41,13 +41,18 @@ class RunnerSettings:
     sweep_seconds: float = 10.0
     batch: int = BATCH
     shard: tuple[int, int] = (0, 1)
+    # The projections this process keeps (None: all of them). Giving the notification inbox a process of its
+    # own keeps a supervisor's notice from sharing a GIL with the dashboards' counters (docs/notifications.md).
+    projections: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> RunnerSettings:
-        """SHOUWANG_PROJECTION_WORKERS, SHOUWANG_PROJECTION_SWEEP_SECONDS, SHOUWANG_SHARD=i/n."""
+        """SHOUWANG_PROJECTION_WORKERS, SHOUWANG_PROJECTION_SWEEP_SECONDS, SHOUWANG_SHARD=i/n, SHOUWANG_PROJECTIONS=a,b."""
+        names = tuple(n.strip() for n in environ.get("SHOUWANG_PROJECTIONS", "").split(",") if n.strip())
+        named(list(names))  # an unknown name is refused when the process starts, not when a tenant wakes
         return cls(workers=int(environ.get("SHOUWANG_PROJECTION_WORKERS", "4")),
                    sweep_seconds=float(environ.get("SHOUWANG_PROJECTION_SWEEP_SECONDS", "10")),
-                   shard=parse_shard(environ.get("SHOUWANG_SHARD", "0/1")))
+                   shard=parse_shard(environ.get("SHOUWANG_SHARD", "0/1")), projections=names or None)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -185,7 +190,8 @@ class Runner:
                 self._queue.done(lane, again=more)
 
 
-def run_forever(infra: Infrastructure, stop_event: threading.Event, settings: RunnerSettings | None = None,
-                projections: Sequence[ProjectionSpec] = PROJECTIONS) -> None:
-    """Keep every served tenant's read models current until `stop_event` is set (blocks the caller)."""
-    Runner(infra, settings or RunnerSettings.from_env(), projections).run(stop_event)
+def run_forever(infra: Infrastructure, stop_event: threading.Event, settings: RunnerSettings | None = None) -> None:
+    """Keep the served tenants' read models (the settings' projections) current until `stop_event` is set."""
+    settings = settings or RunnerSettings.from_env()
+    projections = named(list(settings.projections)) if settings.projections else PROJECTIONS
+    Runner(infra, settings, projections).run(stop_event)

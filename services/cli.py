@@ -93,9 +93,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from infra.bootstrap import connect
-    from infra.projection_runner import run_forever
+    import dataclasses
 
+    from infra.bootstrap import connect
+    from infra.projection_runner import RunnerSettings, run_forever
+    from infra.projection_specs import named
+
+    try:
+        settings = RunnerSettings.from_env()
+        if args.projection:
+            named(args.projection)  # an unknown name is refused before anything starts
+            settings = dataclasses.replace(settings, projections=tuple(args.projection))
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     infra = connect()
     stop = threading.Event()
     celery = None
@@ -104,7 +115,7 @@ def _worker(args: argparse.Namespace) -> int:
 
         celery = start(infra, beat=not args.no_beat)
     try:
-        run_forever(infra, stop)
+        run_forever(infra, stop, settings)
     except KeyboardInterrupt:
         stop.set()
     finally:
@@ -213,6 +224,8 @@ def parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="projections, notifications, and a Celery worker with the beat")
     worker.add_argument("--no-beat", action="store_true", help="no scheduler here (run exactly one per deployment)")
     worker.add_argument("--no-celery", action="store_true", help="projections and notifications only")
+    worker.add_argument("--projection", action="append",
+                        help="keep only this projection (repeatable; default: all, or SHOUWANG_PROJECTIONS=a,b)")
     worker.set_defaults(run=_worker)
     commands.add_parser("migrate", help="create or upgrade every schema; safe to run twice").set_defaults(
         run=_migrate)

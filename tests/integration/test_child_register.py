@@ -311,6 +311,27 @@ async def test_the_runner_picks_up_a_new_registration_when_notified(own_database
         await pool.close()
 
 
+async def test_a_runner_given_some_projections_keeps_those_and_leaves_the_others_to_another_process(own_database):
+    street = make_street(own_database)
+    position = children.register_child(a_child(street.grid), ctx=street.ctx()).position
+    pool = await create_read_pool(own_database.database_url, max_size=2)
+    thread, stop = start_runner(own_database, workers=2, sweep_seconds=60, projections=("notifications",))
+    try:
+        assert await wait_for_position(pool, street.code, "notifications", position, timeout=10)
+        assert not await wait_for_position(pool, street.code, "child_register", position, timeout=0.5)
+    finally:
+        stop_runner(thread, stop)
+        await pool.close()
+
+
+def test_the_projections_a_runner_keeps_are_read_from_its_environment_and_an_unknown_one_is_refused():
+    assert RunnerSettings.from_env({}).projections is None
+    assert RunnerSettings.from_env({"SHOUWANG_PROJECTIONS": "notifications, concern_queue"}).projections == (
+        "notifications", "concern_queue")
+    with pytest.raises(ValueError, match="unknown projection"):
+        RunnerSettings.from_env({"SHOUWANG_PROJECTIONS": "notification"})
+
+
 async def test_a_tenant_created_while_the_runner_runs_is_served_at_once(own_database):
     pool = await create_read_pool(own_database.database_url, max_size=2)
     thread, stop = start_runner(own_database, workers=2, sweep_seconds=60)  # no sweep for a minute
