@@ -13,6 +13,7 @@ from infra.caselog import CaseLogs
 from infra.crypto import KeyWrapper
 from infra.directory import Directory
 from infra.migrations import migrate_all
+from infra.pg_arrays import install as install_array_dumper
 from infra.settings import Settings, load_settings
 
 
@@ -66,6 +67,7 @@ def connect(settings: Settings | None = None, *, migrate: bool = True) -> Infras
     url, embedded = resolve_database_url(settings)
     if migrate:
         migrate_all(url)
+    install_array_dumper()  # before the pool's first connection: they copy the adapters they are made with
     datastore = datastore_for(url, pool_size=settings.pool_size, overflow=settings.pool_overflow)
     wrapper = KeyWrapper(settings.master_key)
     return Infrastructure(

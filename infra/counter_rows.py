@@ -64,6 +64,7 @@ class CounterTables:
         self._dirty_children: set[UUID] = set()
         self._dirty_contacts: set[tuple[UUID, str]] = set()
         self._new_visits: dict[UUID, tuple[UUID, str, str]] = {}
+        self._stored_visits: set[UUID] = set()  # visits with a row already (the others are inserted)
         self._helpers: dict[UUID, str | None] = {}
         self._status: dict[str, list[int]] = defaultdict(lambda: [0] * len(STATUS_COLUMNS))
         self._semester: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(SEMESTER_COLUMNS))
@@ -90,6 +91,7 @@ class CounterTables:
                                                         f" WHERE visit_id = ANY(%b::uuid[])", [wanted],
                                                         prepare=True).fetchall():
                 self._visits[visit_id] = (kind, semester)
+                self._stored_visits.add(visit_id)
 
     def _load_children(self, ids: list[UUID]) -> None:
         if not ids:
@@ -142,6 +144,8 @@ class CounterTables:
             row = self._conn.execute(f"SELECT kind, semester FROM {self._s}.dash_visits WHERE visit_id = %s",
                                      [visit_id]).fetchone()
             self._visits[visit_id] = (row["kind"], row["semester"]) if row else None
+            if row:
+                self._stored_visits.add(visit_id)
         return self._visits[visit_id]
 
     def put_visit(self, visit_id: UUID, child_id: UUID, kind: str, semester: str) -> None:
@@ -163,17 +167,26 @@ class CounterTables:
         """Write the batch's changes: a few statements, whatever the number of events."""
         self._flush_children()
         self._flush_contacts()
-        if self._new_visits:
-            ids = list(self._new_visits)
-            self._run(f"INSERT INTO {self._s}.dash_visits (visit_id, child_id, kind, semester) SELECT * FROM"
-                      f" unnest(%b::uuid[], %b::uuid[], %b::text[], %b::text[]) ON CONFLICT (visit_id) DO UPDATE"
-                      f" SET kind = excluded.kind, semester = excluded.semester",
-                      [ids, *map(list, zip(*self._new_visits.values(), strict=True))])
+        self._flush_visits()
         if self._helpers:
             self._run(f"INSERT INTO {self._s}.dash_helpers (helper_id, name) SELECT * FROM unnest(%b::uuid[],"
                       f" %b::text[]) ON CONFLICT (helper_id) DO UPDATE SET name = excluded.name",
                       [list(self._helpers), list(self._helpers.values())])
         self._flush_counters()
+
+    def _flush_visits(self) -> None:
+        # Visits first counted in this batch are plain inserts; corrected ones of earlier batches, updates.
+        logged = [(v, *row) for v, row in self._new_visits.items() if v not in self._stored_visits]
+        if logged:
+            self._run(f"INSERT INTO {self._s}.dash_visits (visit_id, child_id, kind, semester) SELECT * FROM"
+                      f" unnest(%b::uuid[], %b::uuid[], %b::text[], %b::text[])",
+                      list(map(list, zip(*logged, strict=True))))
+        corrected = [(v, kind, semester) for v, (_, kind, semester) in self._new_visits.items()
+                     if v in self._stored_visits]
+        if corrected:
+            self._run(f"UPDATE {self._s}.dash_visits t SET kind = v.kind, semester = v.semester FROM"
+                      f" unnest(%b::uuid[], %b::text[], %b::text[]) AS v(visit_id, kind, semester)"
+                      f" WHERE t.visit_id = v.visit_id", list(map(list, zip(*corrected, strict=True))))
 
     def _run(self, sql: str, params: list[Any]) -> None:
         self._conn.execute(sql, params, prepare=True)

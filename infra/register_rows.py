@@ -39,6 +39,7 @@ class RegisterTable:
         self._new: dict[UUID, dict[str, Any]] = {}  # rows registered in this batch, later changes merged in
         self._changes: dict[UUID, dict[str, Any]] = {}  # changes to rows registered before
         self._contacts: dict[UUID, tuple[UUID, date]] = {}  # visit → (child, date)
+        self._logged: set[UUID] = set()  # visits first recorded in this batch (the others are re-dated rows)
         self._redated: set[UUID] = set()  # children whose latest contact must be recomputed from all of them
         self._formed: dict[UUID, tuple[UUID, UUID, int]] = {}  # pair → (child, helper, position formed)
         self._ended: set[UUID] = set()
@@ -60,6 +61,8 @@ class RegisterTable:
 
     def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date, *, redated: bool = False) -> None:
         self._contacts[visit_id] = (child_id, occurred_on)
+        if not redated:
+            self._logged.add(visit_id)
         if redated:  # an earlier date may lower the latest: recount from every contact at flush
             self._redated.add(child_id)
             return
@@ -87,12 +90,18 @@ class RegisterTable:
             sets = ", ".join(_SETS.get(c, f"{c} = v.{c}") for c in columns if c != "child_id")
             self._run(f"UPDATE {s}.child_register t SET {sets} FROM unnest({_arrays(columns)})"
                       f" AS v({', '.join(columns)}) WHERE t.child_id = v.child_id", _columns(rows, columns))
-        if self._contacts:
-            visits = list(self._contacts)
+        # New contacts are plain inserts (a conflict would be a contact counted twice: the batch fails);
+        # re-dated ones of earlier batches are updates.
+        logged = [v for v in self._contacts if v in self._logged]
+        if logged:
             self._run(f"INSERT INTO {s}.child_register_contacts (visit_id, child_id, occurred_on) SELECT * FROM"
-                      f" unnest(%b::uuid[], %b::uuid[], %b::date[]) ON CONFLICT (visit_id) DO UPDATE"
-                      f" SET occurred_on = excluded.occurred_on",
-                      [visits, [self._contacts[v][0] for v in visits], [self._contacts[v][1] for v in visits]])
+                      f" unnest(%b::uuid[], %b::uuid[], %b::date[])",
+                      [logged, [self._contacts[v][0] for v in logged], [self._contacts[v][1] for v in logged]])
+        redated = [v for v in self._contacts if v not in self._logged]
+        if redated:
+            self._run(f"UPDATE {s}.child_register_contacts t SET occurred_on = v.occurred_on FROM"
+                      f" unnest(%b::uuid[], %b::date[]) AS v(visit_id, occurred_on) WHERE t.visit_id = v.visit_id",
+                      [redated, [self._contacts[v][1] for v in redated]])
         if self._redated:
             self._run(f"UPDATE {s}.child_register t SET last_contact_on = m.last FROM (SELECT child_id,"
                       f" max(occurred_on) AS last FROM {s}.child_register_contacts WHERE child_id = ANY(%b::uuid[])"
