@@ -47,7 +47,7 @@ class RunnerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> RunnerSettings:
-        """SHOUWANG_PROJECTION_WORKERS, _SWEEP_SECONDS, SHOUWANG_SHARD=i/n, SHOUWANG_PROJECTIONS=a,b."""
+        """From SHOUWANG_PROJECTION_WORKERS, _PROJECTION_SWEEP_SECONDS, _SHARD (i/n) and _PROJECTIONS (a,b)."""
         names = tuple(n.strip() for n in environ.get("SHOUWANG_PROJECTIONS", "").split(",") if n.strip())
         named(list(names))  # an unknown name is refused when the process starts, not when a tenant wakes
         return cls(workers=int(environ.get("SHOUWANG_PROJECTION_WORKERS", "4")),
