@@ -109,11 +109,12 @@ def _worker(args: argparse.Namespace) -> int:
         return 2
     infra = connect()
     stop = threading.Event()
-    celery = None
+    celery, died = None, threading.Event()
     if not args.no_celery:
         from services.worker.run import start
 
         celery = start(infra, beat=not args.no_beat)
+        died = celery.watch(stop)
     try:
         run_forever(infra, stop, settings)
     except KeyboardInterrupt:
@@ -122,7 +123,7 @@ def _worker(args: argparse.Namespace) -> int:
         if celery is not None:
             celery.stop()
         infra.close()
-    return 0
+    return 1 if died.is_set() else 0  # a supervisor restarts a worker whose Celery thread died
 
 
 def _audit_verify(args: argparse.Namespace) -> int:

@@ -31,6 +31,26 @@ class Running:
     thread: threading.Thread
     beat: object | None
 
+    def watch(self, stop: threading.Event) -> threading.Event:
+        """Set `stop` if the worker's thread ends before `stop` is set; the returned event says it did.
+
+        A worker thread that dies (its broker connection's reader has crashed, docs/notifications.md) takes
+        no more tasks while the process lives on: the process had better stop, so its supervisor starts
+        a new one.
+        """
+        died = threading.Event()
+
+        def wait_for_the_worker() -> None:
+            while not stop.is_set():
+                self.thread.join(timeout=1.0)
+                if not self.thread.is_alive() and not stop.is_set():
+                    log.error("the celery worker thread ended on its own; stopping this process")
+                    died.set()
+                    stop.set()
+
+        threading.Thread(target=wait_for_the_worker, name="celery-watch", daemon=True).start()
+        return died
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the beat, then let the worker finish its current tasks and leave."""
         if self.beat is not None:
