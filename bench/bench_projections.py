@@ -39,7 +39,7 @@ from bench.bench_case_log import fresh_database, server
 from infra.bootstrap import Infrastructure, connect
 from infra.dashboard_reads import dashboard
 from infra.migrations import migrate_all, schema_for
-from infra.projection_runner import PROJECTIONS, catch_up
+from infra.projection_runner import PROJECTIONS, catch_up, relax_gc
 from infra.read_models import create_read_pool
 from infra.settings import Settings
 from infra.transcoder import _unpack_ext
@@ -121,6 +121,7 @@ def run(url: str, events: int, district_children: int, reads: int) -> dict[str, 
         while head < events:  # the mix is random: top up until the log is long enough
             more, seconds = fill(infra, main, grids, 1000, caseload.FULL, seed=head)
             head, recorded_in, children = more, recorded_in + seconds, children + 1000
+        relax_gc()  # as the runner's process does
         started = time.monotonic()
         reached = catch_up(infra, main)
         caught_up_in = time.monotonic() - started

@@ -25,12 +25,12 @@ import psycopg
 from infra.bootstrap import Infrastructure
 from infra.directory import TENANTS_CHANNEL
 from infra.migrations import schema_for
-from infra.projection_batches import BATCH, advance, catch_up, rebuild
+from infra.projection_batches import BATCH, advance, catch_up, rebuild, relax_gc
 from infra.projection_specs import CHILD_REGISTER, CONCERN_QUEUE, PROJECTIONS, UNIT_COUNTERS, ProjectionSpec, named
 from infra.recorder import channel_name
 
 __all__ = ["BATCH", "CHILD_REGISTER", "CONCERN_QUEUE", "PROJECTIONS", "UNIT_COUNTERS", "ProjectionSpec", "Runner",
-           "RunnerSettings", "advance", "catch_up", "parse_shard", "rebuild", "run_forever", "serves"]
+           "RunnerSettings", "advance", "catch_up", "parse_shard", "rebuild", "relax_gc", "run_forever", "serves"]
 
 log = logging.getLogger(__name__)
 
@@ -194,4 +194,5 @@ def run_forever(infra: Infrastructure, stop_event: threading.Event, settings: Ru
     """Keep the served tenants' read models (the settings' projections) current until `stop_event` is set."""
     settings = settings or RunnerSettings.from_env()
     projections = named(list(settings.projections)) if settings.projections else PROJECTIONS
+    relax_gc()
     Runner(infra, settings, projections).run(stop_event)

@@ -178,7 +178,7 @@ def _audit_anchor(_: argparse.Namespace) -> int:
 
 def _projections_rebuild(args: argparse.Namespace) -> int:
     from infra.bootstrap import connect
-    from infra.projection_batches import rebuild
+    from infra.projection_batches import rebuild, relax_gc
     from infra.projection_specs import named
 
     try:
@@ -186,6 +186,7 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(e, file=sys.stderr)
         return 2
+    relax_gc()
     infra = connect()
     try:
         tenants = [args.tenant] if args.tenant else [t.code for t in infra.directory.tenants()]

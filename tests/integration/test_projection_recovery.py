@@ -131,12 +131,12 @@ async def test_the_runner_serves_every_projection_and_notices_a_changed_quota(ow
 
 
 def test_a_worker_does_not_trust_what_it_remembers_of_rows_another_worker_changed(infra, database_url):
-    from infra.projection_batches import _peek, _ReadAhead, _step
+    from infra.projection_batches import _peek, _step
     from infra.projection_specs import UNIT_COUNTERS
 
     story, street, kids = a_busy_street(infra)
     memo: dict = {}
-    _step(infra, street.code, [UNIT_COUNTERS], 0, 20, memo, _ReadAhead())  # this worker remembers whom it met
+    _step(infra, street.code, [UNIT_COUNTERS], 0, 20, memo)  # this worker remembers the children it met
     catch_up(infra, street.code, projections=[UNIT_COUNTERS], batch=7)  # another worker does the rest
     story.move(kids[1], street.other_grid)  # and more happens to a child this worker remembers
     story.visit(kids[1], "talk", date(2026, 10, 20))
@@ -145,7 +145,7 @@ def test_a_worker_does_not_trust_what_it_remembers_of_rows_another_worker_change
     story.visit(kids[1], "teacher_contact", date(2026, 10, 21))  # its first: the quota is met where it now is
     wrong_start = _peek(infra, f"t_{street.code}")[0][unit_counters.NAME]
 
-    _step(infra, street.code, [UNIT_COUNTERS], wrong_start, 5, memo, _ReadAhead())  # resumes with a stale memory
+    _step(infra, street.code, [UNIT_COUNTERS], wrong_start, 5, memo)  # resumes with a stale memory
 
     assert position < wrong_start
     catch_up(infra, street.code)  # the other projections too, for the comparison
