@@ -54,13 +54,6 @@ def log_head(database_url: str, tenant: str) -> int:
         return conn.execute(f"SELECT max(notification_id) FROM t_{tenant}.events").fetchone()[0]
 
 
-@pytest.fixture
-async def read_pool(database_url: str):
-    pool = await create_read_pool(database_url, max_size=2)
-    yield pool
-    await pool.close()
-
-
 async def listed(pool, street: Street, **filters: Any) -> list[dict[str, Any]]:
     query = {"scope": street.code, "unit": None, "status": None, "q": None, "id_index": None, "helper_id": None,
              "limit": 100, "cursor": None, **filters}

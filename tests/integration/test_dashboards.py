@@ -12,7 +12,6 @@ from psycopg.rows import dict_row
 from infra.bootstrap import Infrastructure
 from infra.dashboard_reads import concern_queue, dashboard, worklist
 from infra.projection_runner import catch_up, rebuild
-from infra.read_models import create_read_pool
 from services.app import platform
 from tests.conftest import NOW, Street, make_street, platform_ctx
 from tests.integration.dashboard_story import FIVE_ONES, Story, observed
@@ -100,13 +99,6 @@ def district(infra: Infrastructure) -> District:
     for street in told.streets:
         catch_up(infra, street.code, batch=7)  # many batch boundaries
     return told
-
-
-@pytest.fixture
-async def read_pool(database_url: str):
-    pool = await create_read_pool(database_url, max_size=2)
-    yield pool
-    await pool.close()
 
 
 def units_of(d: District) -> list[tuple[str, str]]:
