@@ -26,7 +26,10 @@ SHARED = {"grid_children": "grid", "grid_semester": "semester, grid", "quotas": 
 def projection_state(database_url: str, tenant: str) -> dict[str, Any]:
     """Every read-model row of a tenant, private and shared, and its tracking positions."""
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        state = {t: conn.execute(f"SELECT * FROM t_{tenant}.{t} ORDER BY 1").fetchall() for t in PRIVATE}
+        # Whole rows in order: a table keyed by two columns (dash_contacts: child, semester) has several rows
+        # with the same first column, which ORDER BY 1 returns in any order.
+        state = {t: sorted(conn.execute(f"SELECT * FROM t_{tenant}.{t}").fetchall(), key=repr)
+                 for t in PRIVATE}
         state.update({f"rollup.{t}": conn.execute(f"SELECT * FROM rollup.{t} WHERE tenant = %s ORDER BY {order}",
                                                   [tenant]).fetchall() for t, order in SHARED.items()})
         state["tracking"] = conn.execute(f"SELECT * FROM t_{tenant}.projection_tracking ORDER BY 1").fetchall()
