@@ -1,12 +1,14 @@
 """Helpers (caring mothers, substitute parents, teachers...) and the children they take on.
 
 A helper's stream counts its active pairs, so two pairings racing for a helper's last
-place conflict on that stream instead of both succeeding.
+place conflict on that stream instead of both succeeding. A child's stream notes each pair
+formed with it, so a pairing racing the file's closing conflicts there (domain/child.py).
+A pair ends by hand or when the child's file closes.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -14,10 +16,15 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InvalidValue, RuleViolation
 from domain.events import CaseEventFields, Stamp, stamped
 
+if TYPE_CHECKING:
+    from domain.child import Child
+
 HelperKind = Literal[
     "caring_mother", "substitute_parent", "teacher", "student", "party_member", "retired_cadre", "social_worker"
 ]
 DEFAULT_CAPACITY = 2
+# The `why` of a pair that ended because the child's file closed (sealed like any `why`).
+WHY_FILE_CLOSED = "儿童档案已关闭"
 
 
 class Helper(Aggregate):
@@ -129,16 +136,19 @@ class Pair(Aggregate):
             pair.ended_on = self.occurred_on
 
     @classmethod
-    def form(cls, pair_id: UUID, child_id: UUID, helper: Helper, capacity: int, unit: str,
-             *, stamp: Stamp) -> Pair:
-        """Pair a helper with a child; the helper's stream records the place taken."""
+    def form(cls, pair_id: UUID, child: Child, helper: Helper, capacity: int, *, stamp: Stamp) -> Pair:
+        """Pair a helper with an open child in its grid; the helper's stream records the place taken,
+        the child's stream the pair."""
         if stamp.on > stamp.today:
             raise InvalidValue("结对日期不能晚于今天", field="started_on")
-        helper.take_child(pair_id, child_id, capacity, unit, stamp=stamp)
-        return cls._create(cls.Formed, id=pair_id, **stamped(stamp, unit, child_id=child_id, helper_id=helper.id))
+        child.check_pairable()
+        helper.take_child(pair_id, child.id, capacity, child.grid, stamp=stamp)
+        child.note_pair(pair_id, helper.id, stamp=stamp)
+        return cls._create(cls.Formed, id=pair_id,
+                           **stamped(stamp, child.grid, child_id=child.id, helper_id=helper.id))
 
     def end(self, why: str | None, helper: Helper, *, stamp: Stamp) -> None:
-        """End the pair (helper leaves, file closes...)."""
+        """End the pair and free the helper's place (by hand, or as the child's file closes)."""
         if self.ended_on is not None:
             raise RuleViolation("该结对已结束")
         if helper.id != self.helper_id:

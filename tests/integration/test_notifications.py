@@ -138,6 +138,17 @@ def test_ending_a_childs_last_pair_tells_its_community_supervisor(infra, databas
         (people["community_sup"], street.community, child)]
 
 
+def test_a_closed_file_whose_pairs_ended_with_it_tells_nobody(infra, database_url, people):
+    street = people["street"]
+    child = register(street)
+    helpers.form_pair(child, people["helper_id"], NOW.date(), ctx=street.ctx())
+
+    children.close_child(child, "parent_returned", None, ctx=street.ctx())
+    catch_up(infra, street.code)
+
+    assert [r for r in inbox(database_url, street.code) if r["kind"] == "child_without_helper"] == []
+
+
 def test_each_inbox_row_is_signalled_on_its_users_channel_in_the_same_transaction(infra, database_url, people):
     street = people["street"]
     with psycopg.connect(database_url, autocommit=True) as listener:
