@@ -27,13 +27,14 @@ def enrol_helper(name: str, kind: HelperKind, phone: str | None, unit: str, *, c
 
 
 def helper_left(helper_id: UUID, why: str | None, *, ctx: Context) -> Recorded:
-    """Record that a helper stopped helping."""
+    """Record that a helper stopped helping; each of its active pairs ends in the same transaction."""
     ctx.require("manage_helpers")
 
     def attempt() -> Recorded:
         helper = _helper_in_scope(ctx, helper_id)
-        helper.leave(why, stamp=ctx.stamp())
-        return Recorded(helper.id, helper.version, ctx.case_log.record(helper))
+        pairs = [ctx.case_log.load(Pair, pair_id) for pair_id in helper.pairs]
+        helper.leave(why, pairs, stamp=ctx.stamp())
+        return Recorded(helper.id, helper.version, ctx.case_log.record(helper, *pairs))
 
     return retrying(attempt)
 

@@ -1,5 +1,5 @@
-"""A pair ends by itself when the child's file closes, seen from outside on a real PostgreSQL: in the child's
-history, in the helper's free place, and in the dashboard's `paired` count."""
+"""A pair ends by itself when the child's file closes or the helper leaves, seen from outside on a real PostgreSQL:
+in the child's history, in the helper's free place, and in the dashboard's `paired` count."""
 
 from __future__ import annotations
 
@@ -76,6 +76,26 @@ async def test_a_reopened_file_stays_unpaired_until_a_helper_is_paired_with_it_a
     assert await paired(infra, read_pool, street) == 0
     pair(street, child, helper)
     assert await paired(infra, read_pool, street) == 1
+
+
+async def test_a_helper_leaving_ends_its_pairs_frees_its_children_and_the_dashboard_counts_them(
+        infra, street, read_pool):
+    first, second = register(street), register(street)
+    leaving, staying = enrol(street), enrol(street, "王老师")
+    pair(street, first, leaving), pair(street, second, leaving), pair(street, second, staying)
+    assert await paired(infra, read_pool, street) == 2
+
+    supervisor = street.ctx("supervisor")
+    helpers.helper_left(leaving, "搬家到外地", ctx=supervisor)
+
+    for child in (first, second):
+        (ended,) = history(street, child, "shouwang:pair:ended")
+        assert (ended["actor"], ended["occurred_on"], ended["data"]["why"]) == (
+            str(supervisor.actor), supervisor.today, "帮扶人已退出")
+    assert await paired(infra, read_pool, street) == 1  # the second child still has its other helper
+    pair(street, first, staying)
+    with pytest.raises(RuleViolation):
+        pair(street, second, leaving)
 
 
 def test_a_pair_formed_before_files_noted_their_pairs_still_ends_when_the_file_closes(street):

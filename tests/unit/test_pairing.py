@@ -1,15 +1,16 @@
 """Helpers and the children paired with them (结对帮扶): one or two children per helper at most.
 
-A pair ends by hand or when the child's file closes.
+A pair ends by hand, when the child's file closes, or when the helper leaves.
 """
 
+import copy
 from datetime import date, datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
 
 from domain.child import Child
-from domain.errors import InvalidValue, RuleViolation
+from domain.errors import Conflict, InvalidValue, RuleViolation
 from domain.events import Stamp
 from domain.helper import DEFAULT_CAPACITY, Helper, Pair
 from domain.settings import TenantSettings
@@ -208,15 +209,6 @@ def test_a_helper_who_left_cannot_take_children():
     assert helper.active is False
 
 
-def test_a_helper_with_children_cannot_leave():
-    helper = enrolled()
-    paired(helper)
-
-    with pytest.raises(RuleViolation):
-        helper.leave(None, stamp=stamp())
-    assert helper.active is True
-
-
 def test_a_helper_may_leave_once_every_pair_has_ended():
     helper = enrolled()
     pair = paired(helper)
@@ -298,3 +290,39 @@ def test_a_reopened_file_has_no_helper_until_it_is_paired_again():
     again = paired(helper, child)
     assert helper.children == [child.id] and child.pair_ids == [pair.id, again.id]
 
+
+# When the helper leaves
+
+def test_a_helper_leaving_ends_each_of_its_pairs_on_the_same_day_by_the_same_person():
+    helper = enrolled()
+    pairs = [paired(helper), paired(helper)]
+
+    helper.leave("搬家", pairs, stamp=stamp())
+
+    left = helper.collect_events()[-1]
+    ends = [pair.collect_events()[-1] for pair in pairs]
+    assert helper.active is False and helper.children == [] and [pair.active for pair in pairs] == [False, False]
+    assert type(left).__name__ == "Left" and left.why == "搬家"
+    assert [(type(end).__name__, end.actor, end.occurred_on, end.why) for end in ends] == [
+        ("Ended", left.actor, left.occurred_on, "帮扶人已退出")] * 2
+
+
+def test_a_helper_cannot_leave_without_ending_every_pair_it_has():
+    helper = enrolled()
+    pair = paired(helper)
+    paired(helper)
+
+    with pytest.raises(ValueError):
+        helper.leave(None, [pair], stamp=stamp())
+    assert helper.active is True and pair.active is True and len(helper.children) == 2
+
+
+def test_a_helper_read_before_one_of_its_pairs_ended_cannot_leave_on_that_reading():
+    helper = enrolled()
+    pair = paired(helper)
+    read_before = copy.deepcopy(helper)
+    pair.end("帮扶人调动", helper, stamp=stamp())
+
+    with pytest.raises(Conflict):
+        read_before.leave(None, [pair], stamp=stamp())
+    assert read_before.active is True
