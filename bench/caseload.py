@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
@@ -59,19 +59,22 @@ def _details(grid: str, n: int, rng: random.Random) -> ChildDetails:
         parents=(Parent(relation="father", name="王建国", work_place="广东省东莞市", phone=f"138{n:08d}"),))
 
 
-def _enrol(grids: list[str], count: int, rng: random.Random) -> Iterator[tuple[list[Aggregate], list[Child]]]:
+Paired = dict[UUID, tuple[Pair, Helper]]  # child id → its pair and the pair's helper
+
+
+def _enrol(grids: list[str], count: int, rng: random.Random) -> Iterator[tuple[list[Aggregate], list[Child], Paired]]:
     """Registrations, two children and their helper at a time, most of them paired."""
     for n in range(0, count, 2):
         grid = grids[(n // 2) % len(grids)]
         helper = Helper.enrol(uuid4(), f"帮扶人{n}", "caring_mother", None, grid, stamp=_stamp(date(2026, 2, 1)))
         kids = [Child.register(uuid4(), _details(grid, k, rng), stamp=_stamp(date(2026, 2, 10))) for k in (n, n + 1)]
-        pairs = [Pair.form(uuid4(), kid.id, helper, 2, grid, stamp=_stamp(date(2026, 2, 15)))
+        pairs = [Pair.form(uuid4(), kid, helper, 2, stamp=_stamp(date(2026, 2, 15)))
                  for kid in kids if rng.random() < 0.8]
-        yield [*kids, helper, *pairs], kids
+        yield [*kids, helper, *pairs], kids, {pair.child_id: (pair, helper) for pair in pairs}
 
 
 def _week(child: Child, day: date, grids: list[str], profile: Profile, rng: random.Random,
-          concern: Concern | None) -> list[Aggregate]:
+          concern: Concern | None, paired: Paired) -> list[Aggregate]:
     """What happens to one child in one week: usually nothing, often a contact, sometimes more."""
     touched: list[Aggregate] = []
     if child.status == "open" and rng.random() < profile.contacts / len(WEEKS):
@@ -94,7 +97,10 @@ def _week(child: Child, day: date, grids: list[str], profile: Profile, rng: rand
     elif chance < 0.65 and grids[0] != child.grid:
         child.move(grids[0], stamp=_stamp(TODAY))
     elif chance < 0.71 and child.status == "open":
-        child.close("parent_returned", None, stamp=_stamp(TODAY))
+        pair, helper = paired[child.id] if child.id in paired else (None, None)
+        pairs, helpers = ([pair], [helper]) if pair is not None else ([], [])
+        child.close("parent_returned", None, pairs, helpers, stamp=_stamp(TODAY))  # its pair ends with it
+        return [child, *pairs, *helpers, *([concern] if concern is not None else [])]
     elif chance < 0.71:
         child.reopen(None, stamp=_stamp(TODAY))
     elif chance < 0.81 and concern is None:
@@ -116,13 +122,15 @@ def year(grids: list[str], count: int, profile: Profile, seed: int = 7) -> Itera
     """`count` children's year in a street, as groups of aggregates changed together, in recording order."""
     rng = random.Random(seed)
     children: list[Child] = []
-    for batch, kids in _enrol(grids, count, rng):
+    paired: Paired = {}
+    for batch, kids, pairs in _enrol(grids, count, rng):
         children += kids
+        paired.update(pairs)
         yield batch
     concerns: dict[int, Concern] = {}
     for day in WEEKS:
         for n, child in enumerate(children):
-            touched = _week(child, day, grids, profile, rng, concerns.get(n))
+            touched = _week(child, day, grids, profile, rng, concerns.get(n), paired)
             for aggregate in touched:
                 if isinstance(aggregate, Concern):
                     concerns[n] = aggregate

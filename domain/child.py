@@ -1,13 +1,16 @@
 """A left-behind child's file: registration, corrections, guardian, grid, closure, contacts, aid.
 
 Contacts (visits) and aid live on the child's own stream, so the rules that depend on the
-file's state ("a closed file accepts no contacts") hold atomically under concurrency.
+file's state ("a closed file accepts no contacts") hold atomically under concurrency. For
+the same reason the stream notes each pair formed with the child: a pairing and a closing
+racing each other conflict here, and closing ends every pair the file knows of.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -15,7 +18,11 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidValue, RuleViolation
 from domain.events import CaseEventFields, Stamp, stamped
+from domain.helper import WHY_FILE_CLOSED
 from domain.identity import validate_id_number
+
+if TYPE_CHECKING:
+    from domain.helper import Helper, Pair
 
 Gender = Literal["F", "M"]
 Reason = Literal["both_parents_away", "one_parent_away_other_unable"]
@@ -119,6 +126,9 @@ class Child(Aggregate):
             child.aid = {}
             child.closed_reason = None
             child.registered_on = self.occurred_on
+            # Every pair formed with the child, ended ones too (a pair's own stream says whether it is active).
+            # Logs written before `Paired` existed name older pairs only in their pair streams.
+            child.pair_ids = []
             for key in ("name", "gender", "birth_date", "id_number", "grid", "school", "class_name",
                         "address", "reason", "parents", "guardian"):
                 setattr(child, key, getattr(self, key))
@@ -159,6 +169,16 @@ class Child(Aggregate):
         def apply(self, child: Child) -> None:
             child.status = "closed"
             child.closed_reason = self.reason
+
+    class Paired(Event):
+        """A pair was formed with the child (its `Pair.Formed` is in the same transaction)."""
+
+        TOPIC = "shouwang:child:paired"
+        pair_id: UUID
+        helper_id: UUID
+
+        def apply(self, child: Child) -> None:
+            child.pair_ids.append(self.pair_id)
 
     class Reopened(Event):
         TOPIC = "shouwang:child:reopened"
@@ -279,11 +299,43 @@ class Child(Aggregate):
         self._record(self.Moved, stamp, from_grid=self.grid, to_grid=to_grid)
         # The event is stamped with the grid it left; the new grid is in `to_grid`.
 
-    def close(self, reason: CloseReason, note: str | None, *, stamp: Stamp) -> None:
-        """Close the file (it is never deleted)."""
+    def close(self, reason: CloseReason, note: str | None, pairs: Sequence[Pair] = (),
+              helpers: Sequence[Helper] = (), *, stamp: Stamp) -> None:
+        """Close the file (it is never deleted); each of its pairs still active ends with it.
+
+        `pairs` are the child's pairs (at least every one the file knows of), `helpers` the helpers
+        of the active ones: their places are freed as when a pair is ended by hand.
+        """
         if self.status == "closed":
             raise RuleViolation("档案已关闭")
+        ending = self._pairs_to_end(pairs, helpers)
         self._record(self.FileClosed, stamp, reason=reason, note=note)
+        for pair, helper in ending:
+            pair.end(WHY_FILE_CLOSED, helper, stamp=stamp)
+
+    def _pairs_to_end(self, pairs: Sequence[Pair], helpers: Sequence[Helper]) -> list[tuple[Pair, Helper]]:
+        given = {pair.id: pair for pair in pairs}
+        if missing := set(self.pair_ids) - given.keys():
+            raise ValueError(f"closing the file needs every pair of the child; not given: {sorted(missing)}")
+        if any(pair.child_id != self.id for pair in given.values()):
+            raise ValueError("a pair of another child was given")
+        helper_of = {helper.id: helper for helper in helpers}
+        active = [pair for pair in given.values() if pair.active]
+        if any(pair.helper_id not in helper_of for pair in active):
+            raise ValueError("closing the file needs the helper of every active pair")
+        return [(pair, helper_of[pair.helper_id]) for pair in active]
+
+    def check_pairable(self) -> None:
+        """Refuse a pairing of a closed or erased file (checked before any stream records the pairing)."""
+        if self.erased:
+            raise RuleViolation("该儿童的个人信息已被删除，档案不再接受变更")
+        if self.status != "open":
+            raise RuleViolation("档案已关闭，不能结对", field="child_id")
+
+    def note_pair(self, pair_id: UUID, helper_id: UUID, *, stamp: Stamp) -> None:
+        """Note on the file a pair formed with the child (`Pair.form` does this)."""
+        self.check_pairable()
+        self._record(self.Paired, stamp, pair_id=pair_id, helper_id=helper_id)
 
     def reopen(self, note: str | None, *, stamp: Stamp) -> None:
         """Reopen a closed file."""

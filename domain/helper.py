@@ -1,23 +1,32 @@
 """Helpers (caring mothers, substitute parents, teachers...) and the children they take on.
 
 A helper's stream counts its active pairs, so two pairings racing for a helper's last
-place conflict on that stream instead of both succeeding.
+place conflict on that stream instead of both succeeding. A child's stream notes each pair
+formed with it, so a pairing racing the file's closing conflicts there (domain/child.py).
+A pair ends by hand, when the child's file closes, or when the helper leaves.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidValue, RuleViolation
+from domain.errors import Conflict, InvalidValue, RuleViolation
 from domain.events import CaseEventFields, Stamp, stamped
+
+if TYPE_CHECKING:
+    from domain.child import Child
 
 HelperKind = Literal[
     "caring_mother", "substitute_parent", "teacher", "student", "party_member", "retired_cadre", "social_worker"
 ]
 DEFAULT_CAPACITY = 2
+# The `why` of a pair that ended because of something else that happened (sealed like any `why`).
+WHY_FILE_CLOSED = "儿童档案已关闭"
+WHY_HELPER_LEFT = "帮扶人已退出"
 
 
 class Helper(Aggregate):
@@ -72,12 +81,18 @@ class Helper(Aggregate):
         """Enrol a helper in a community or grid."""
         return cls._create(cls.Enrolled, id=helper_id, **stamped(stamp, unit, name=name, kind=kind, phone=phone))
 
-    def leave(self, why: str | None, *, stamp: Stamp) -> None:
-        """The helper stops helping; pairs must be ended first."""
+    def leave(self, why: str | None, pairs: Sequence[Pair] = (), *, stamp: Stamp) -> None:
+        """The helper stops helping; each of its active pairs (all given) ends with it, freeing its child."""
         if not self.active:
             raise RuleViolation("该帮扶人已退出")
-        if self.pairs:
-            raise RuleViolation("请先结束该帮扶人的全部结对")
+        given = {pair.id: pair for pair in pairs}
+        if given.keys() != self.pairs.keys():
+            raise ValueError("a helper leaving needs exactly its active pairs")
+        if any(not pair.active for pair in given.values()):
+            # The helper was read before that pair's end was recorded: read both again and decide again.
+            raise Conflict("该帮扶人的结对刚被他人修改，请重试")
+        for pair in given.values():
+            pair.end(WHY_HELPER_LEFT, self, stamp=stamp)
         self.trigger_event(self.Left, **stamped(stamp, self.home_unit, why=why))
 
     def take_child(self, pair_id: UUID, child_id: UUID, capacity: int, unit: str, *, stamp: Stamp) -> None:
@@ -129,16 +144,19 @@ class Pair(Aggregate):
             pair.ended_on = self.occurred_on
 
     @classmethod
-    def form(cls, pair_id: UUID, child_id: UUID, helper: Helper, capacity: int, unit: str,
-             *, stamp: Stamp) -> Pair:
-        """Pair a helper with a child; the helper's stream records the place taken."""
+    def form(cls, pair_id: UUID, child: Child, helper: Helper, capacity: int, *, stamp: Stamp) -> Pair:
+        """Pair a helper with an open child in its grid; the helper's stream records the place taken,
+        the child's stream the pair."""
         if stamp.on > stamp.today:
             raise InvalidValue("结对日期不能晚于今天", field="started_on")
-        helper.take_child(pair_id, child_id, capacity, unit, stamp=stamp)
-        return cls._create(cls.Formed, id=pair_id, **stamped(stamp, unit, child_id=child_id, helper_id=helper.id))
+        child.check_pairable()
+        helper.take_child(pair_id, child.id, capacity, child.grid, stamp=stamp)
+        child.note_pair(pair_id, helper.id, stamp=stamp)
+        return cls._create(cls.Formed, id=pair_id,
+                           **stamped(stamp, child.grid, child_id=child.id, helper_id=helper.id))
 
     def end(self, why: str | None, helper: Helper, *, stamp: Stamp) -> None:
-        """End the pair (helper leaves, file closes...)."""
+        """End the pair and free the helper's place (by hand, or as the file closes or the helper leaves)."""
         if self.ended_on is not None:
             raise RuleViolation("该结对已结束")
         if helper.id != self.helper_id:

@@ -105,6 +105,10 @@ class CaseLog(Application[UUID]):
         return [self._entry(position, recorded_at, stored, chain_hash)
                 for position, recorded_at, stored, chain_hash in self.recorder.select_subject_events(subject_id)]
 
+    def streams_about(self, subject_id: UUID, topic: str) -> list[UUID]:
+        """The streams with an event of `topic` about a subject (every pair formed with a child...), in log order."""
+        return self.recorder.select_subject_streams(subject_id, topic)
+
     def _entry(self, position: int, recorded_at: datetime, stored: Any, chain_hash: bytes | None) -> dict[str, Any]:
         event = self.mapper.to_domain_event(stored)
         return {

@@ -195,6 +195,15 @@ class TenantRecorder(PostgresApplicationRecorder):
             return [(row["notification_id"], row["recorded_at"], _sealed(row),
                      bytes(row["hash"]) if row["hash"] is not None else None) for row in curs.fetchall()]
 
+    def select_subject_streams(self, subject_id: UUID, topic: str) -> list[UUID]:
+        """The streams with an event of `topic` about one subject, in the log order of those events."""
+        statement = SQL(
+            "SELECT originator_id FROM {}.events WHERE subject_id = %s AND topic = %s ORDER BY notification_id"
+        ).format(Identifier(self.datastore.schema))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [subject_id, topic], prepare=True)
+            return [row["originator_id"] for row in curs.fetchall()]
+
     def version_recorded_by(self, originator_id: UUID, moment: Any) -> int | None:
         """The stream's version as it stood at `moment` (recording time), or None before it existed."""
         statement = SQL(

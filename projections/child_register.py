@@ -78,6 +78,7 @@ _CHILD_COLUMNS: dict[type, Callable[[Any], dict[str, Any]]] = {
     Child.Moved: _moved,
     Child.FileClosed: lambda e: {"status": "closed"},
     Child.Reopened: lambda e: {"status": "open"},
+    Child.Paired: lambda e: {},  # the pair's own events set `helper_ids`: only the version moves
     Child.VisitLogged: lambda e: {},
     Child.VisitCorrected: lambda e: {},
     Child.AidGranted: lambda e: {},

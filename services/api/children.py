@@ -71,7 +71,7 @@ class ChildController(Controller):
     @post("/{child_id:uuid}/close", status_code=200, sync_to_thread=True, responses=COMMAND_PROBLEMS)
     def close(self, child_id: FromPath[UUID], data: JSONBody[ChildClose], ctx: Ctx, retry: Retry,
               expected_version: ExpectedVersion) -> Response[Receipt]:
-        """Close the file (never deleted)."""
+        """Close the file (never deleted); its active pairs end with it and free their helpers' places."""
         return execute(ctx, retry, lambda c: children.close_child(
             child_id, data.reason, data.note, ctx=c, expected_version=expected_version), status=200)
 

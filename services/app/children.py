@@ -8,13 +8,13 @@ from uuid import UUID, uuid4
 
 from domain.child import AidKind, Child, ChildDetails, CloseReason, ContactKind, Guardian
 from domain.errors import InvalidValue, NotFound
-from domain.helper import Helper
+from domain.helper import Helper, Pair
 from services.app.common import Recorded, check_version, grid_in_scope, load_child, retrying
 from services.app.context import Context
 
 
-def _save(ctx: Context, child: Child, **kwargs: Any) -> Recorded:
-    position = ctx.case_log.record(child, **kwargs)
+def _save(ctx: Context, child: Child, *others: Any, **kwargs: Any) -> Recorded:
+    position = ctx.case_log.record(child, *others, **kwargs)
     return Recorded(child.id, child.version, position)
 
 
@@ -62,9 +62,29 @@ def move_child(child_id: UUID, grid: str, *, ctx: Context, expected_version: int
 
 def close_child(child_id: UUID, reason: CloseReason, note: str | None, *, ctx: Context,
                 expected_version: int | None = None) -> Recorded:
-    """Close the child's file (never deleted)."""
-    return _change(ctx, "update_child", child_id, expected_version,
-                   lambda child: child.close(reason, note, stamp=ctx.stamp()))
+    """Close the child's file (never deleted); its active pairs end in the same transaction."""
+    ctx.require("update_child")
+
+    def attempt() -> Recorded:
+        child = load_child(ctx, child_id)
+        check_version(child.version, expected_version)
+        pairs = _pairs_of(ctx, child)
+        helpers = [ctx.case_log.load(Helper, helper_id)
+                   for helper_id in dict.fromkeys(pair.helper_id for pair in pairs if pair.active)]
+        child.close(reason, note, pairs, helpers, stamp=ctx.stamp())
+        return _save(ctx, child, *pairs, *helpers)
+
+    return retrying(attempt, expected_version=expected_version)
+
+
+def _pairs_of(ctx: Context, child: Child) -> list[Pair]:
+    """Every pair formed with the child, read from the tenant's log (never from a read model).
+
+    The child's stream names its pairs (`Child.Paired`); a log written before that event existed
+    names older pairs only in their own streams, whose events are about the child.
+    """
+    older = ctx.case_log.streams_about(child.id, Pair.Formed.TOPIC)
+    return [ctx.case_log.load(Pair, pair_id) for pair_id in dict.fromkeys([*child.pair_ids, *older])]
 
 
 def reopen_child(child_id: UUID, note: str | None, *, ctx: Context, expected_version: int | None = None) -> Recorded:

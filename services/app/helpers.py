@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID, uuid4
 
-from domain.errors import NotFound, RuleViolation
+from domain.errors import NotFound
 from domain.helper import Helper, HelperKind, Pair
 from services.app.common import Recorded, load_child, retrying, unit_in_scope
 from services.app.context import Context
@@ -27,13 +27,14 @@ def enrol_helper(name: str, kind: HelperKind, phone: str | None, unit: str, *, c
 
 
 def helper_left(helper_id: UUID, why: str | None, *, ctx: Context) -> Recorded:
-    """Record that a helper stopped helping."""
+    """Record that a helper stopped helping; each of its active pairs ends in the same transaction."""
     ctx.require("manage_helpers")
 
     def attempt() -> Recorded:
         helper = _helper_in_scope(ctx, helper_id)
-        helper.leave(why, stamp=ctx.stamp())
-        return Recorded(helper.id, helper.version, ctx.case_log.record(helper))
+        pairs = [ctx.case_log.load(Pair, pair_id) for pair_id in helper.pairs]
+        helper.leave(why, pairs, stamp=ctx.stamp())
+        return Recorded(helper.id, helper.version, ctx.case_log.record(helper, *pairs))
 
     return retrying(attempt)
 
@@ -46,11 +47,11 @@ def form_pair(child_id: UUID, helper_id: UUID, started_on: date, *, ctx: Context
 
     def attempt() -> Recorded:
         child = load_child(ctx, child_id)
-        if child.status != "open":
-            raise RuleViolation("档案已关闭，不能结对", field="child_id")
         helper = _helper_in_scope(ctx, helper_id)
-        pair = Pair.form(pair_id, child_id, helper, capacity, child.grid, stamp=ctx.stamp(started_on))
-        return Recorded(pair.id, pair.version, ctx.case_log.record(pair, helper))
+        pair = Pair.form(pair_id, child, helper, capacity, stamp=ctx.stamp(started_on))
+        # The child's stream notes the pair: a file closing meanwhile makes this save conflict, and the
+        # retry finds the file closed, so no active pair is ever left on a closed file.
+        return Recorded(pair.id, pair.version, ctx.case_log.record(pair, helper, child))
 
     return retrying(attempt)
 

@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "shouwang:child:moved": ("迁移网格", "Moved to another grid"),
         "shouwang:child:file-closed": ("结案", "File closed"),
         "shouwang:child:reopened": ("重新开启", "File reopened"),
+        "shouwang:child:paired": ("结对记入档案", "Pair noted on the file"),
         "shouwang:child:visit-logged": ("记录走访", "Contact logged"),
         "shouwang:child:visit-corrected": ("更正走访", "Contact corrected"),
         "shouwang:child:aid-granted": ("发放帮扶", "Aid granted"),

@@ -55,6 +55,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "child.erased_text": ("已依法删除", "Erased"), "child.parents": ("父母", "Parents"),
     "child.helpers": ("帮扶人", "Helpers"), "child.helper": ("帮扶人", "Helper"),
     "child.paired_since": ("自 {on} 起结对", "paired since {on}"), "child.end_pair": ("结束结对", "End pair"),
+    "child.closed_unpaired": ("档案已关闭，没有进行中的结对", "The file is closed: no pair is active"),
     "child.contacts": ("本学期走访（{semester}）", "Contacts this semester ({semester})"),
     "child.contact_kind": ("方式", "Kind"), "child.done": ("已完成", "Done"), "child.quota": ("要求", "Required"),
     "child.met": ("已达标", "met"), "child.short": ("未达标", "not yet"),

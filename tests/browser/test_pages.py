@@ -220,6 +220,24 @@ async def test_a_supervisor_acknowledges_escalates_and_resolves_a_concern_and_pa
     await page.context.close()
 
 
+async def test_a_closed_files_page_and_timeline_say_its_pair_ended_because_the_file_closed(infra, web, browser):
+    team = staffed_street(infra)
+    child = populate(team)  # paired with a caring mother
+    children.close_child(child, "parent_returned", "父亲返乡", ctx=team.ctx("supervisor"))
+
+    page = await log_in(browser, web, team.users["supervisor"], PHONE)
+    await page.goto(f"/t/{team.code}/children/{child}")
+    helpers_card = await page.locator("#helpers").inner_text()
+    assert "档案已关闭，没有进行中的结对" in helpers_card and "尚未结对" not in helpers_card
+    assert await page.get_by_role("link", name="结对帮扶").count() == 0, "a closed file offers no pairing"
+    await page.get_by_role("link", name="档案历史").click()
+    ended = page.locator(".timeline li", has_text="结束结对")
+    assert "儿童档案已关闭" in await ended.inner_text()
+    assert await page.locator(".timeline li", has_text="结案").count() == 1
+    assert not await overflows(page)
+    await page.context.close()
+
+
 async def test_an_auditor_exports_the_whole_street_in_the_background_and_downloads_a_bundle_that_verifies(
         infra, web, browser, tmp_path):
     team = staffed_street(infra)

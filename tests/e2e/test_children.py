@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from domain.identity import make_id_number
-from tests.e2e.conftest import assert_problem, child_body, days_ago, register, today
+from infra.projection_runner import catch_up
+from tests.e2e.conftest import assert_problem, child_body, days_ago, pair, register, today
 
 
 async def test_a_grid_worker_registers_a_child_and_reads_the_file_back(api, team):
@@ -149,6 +150,28 @@ async def test_corrections_guardian_move_close_and_reopen_answer_200_with_a_rece
     assert file["class_name"] == "四年级一班" and file["address"] is None
     assert file["guardian"]["name"] == "王奶奶" and file["grid"] == team.street.other_grid
     assert file["status"] == "open" and file["version"] == 8
+
+
+async def test_closing_a_file_ends_its_pair_and_frees_the_helpers_place_for_another_child(api, fresh_team, infra):
+    team, supervisor = fresh_team, fresh_team.as_("supervisor")
+    child, sibling, waiting = [await register(api, team) for _ in range(3)]
+    pair_id = await pair(api, team, child)
+    await pair(api, team, sibling)
+    pairing = {"child_id": str(waiting), "helper_id": str(team.helper_id), "started_on": days_ago(1)}
+    assert_problem(await api.post(team.url("/pairs"), json=pairing, headers=supervisor), 409, "helper_id")  # full
+
+    closed = await api.post(team.url(f"/children/{child}/close"), json={"reason": "moved_away"}, headers=supervisor)
+
+    assert closed.status_code == 200, closed.text
+    items = (await api.get(team.url(f"/children/{child}/history"), headers=supervisor)).json()["items"]
+    assert [i["type"] for i in items][-2:] == ["shouwang:child:file-closed", "shouwang:pair:ended"]
+    ended = items[-1]
+    assert (ended["stream"], ended["data"]["why"], ended["occurred_on"], ended["actor"]) == (
+        str(pair_id), "儿童档案已关闭", today().isoformat(), team.users["supervisor"]["id"])
+    assert (await api.post(team.url("/pairs"), json=pairing, headers=supervisor)).status_code == 201
+    catch_up(infra, team.code)
+    board = (await api.get(f"/api/v1/units/{team.code}/dashboard", headers=supervisor)).json()
+    assert (board["children_closed"], board["paired"]["count"]) == (1, 2)  # the sibling and the waiting child
 
 
 async def test_bad_commands_on_a_file_name_their_fields(api, team):

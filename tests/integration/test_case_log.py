@@ -31,18 +31,19 @@ def test_a_childs_story_comes_back_in_log_order_and_as_it_stood(street):
     history = child_history(child_id, ctx=supervisor)
 
     assert [e["type"] for e in history] == [
-        "shouwang:child:registered", "shouwang:pair:formed", "shouwang:child:visit-logged",
+        "shouwang:child:registered", "shouwang:pair:formed", "shouwang:child:paired", "shouwang:child:visit-logged",
         "shouwang:concern:raised", "shouwang:concern:escalated", "shouwang:child:profile-corrected",
     ]
     positions = [e["position"] for e in history]
     assert positions == sorted(positions) and positions[-1] == corrected.position
     assert {e["stream"] for e in history} == {child_id, pair.id, concern.id}
-    assert history[2]["occurred_on"] == date(2026, 10, 8) and history[2]["data"]["notes"] == "家中整洁"
+    assert history[2]["data"] == {"pair_id": pair.id, "helper_id": helper.id}  # the file notes its pair
+    assert history[3]["occurred_on"] == date(2026, 10, 8) and history[3]["data"]["notes"] == "家中整洁"
     assert all(e["actor"] and e["recorded_at"] and e["unit"] for e in history)
 
     assert child_file(child_id, ctx=supervisor)["school"] == "集宁区第二小学"
     assert child_file(child_id, ctx=supervisor, version=1)["school"] == "白沙关小学"
-    assert child_file(child_id, ctx=supervisor, version=2)["visits"][0]["kind"] == "home_visit"
+    assert child_file(child_id, ctx=supervisor, version=3)["visits"][0]["kind"] == "home_visit"
     with pytest.raises(NotFound):
         child_file(child_id, ctx=supervisor, version=99)
 

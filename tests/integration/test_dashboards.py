@@ -12,7 +12,6 @@ from psycopg.rows import dict_row
 from infra.bootstrap import Infrastructure
 from infra.dashboard_reads import concern_queue, dashboard, worklist
 from infra.projection_runner import catch_up, rebuild
-from infra.read_models import create_read_pool
 from services.app import platform
 from tests.conftest import NOW, Street, make_street, platform_ctx
 from tests.integration.dashboard_story import FIVE_ONES, Story, observed
@@ -27,7 +26,10 @@ SHARED = {"grid_children": "grid", "grid_semester": "semester, grid", "quotas": 
 def projection_state(database_url: str, tenant: str) -> dict[str, Any]:
     """Every read-model row of a tenant, private and shared, and its tracking positions."""
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
-        state = {t: conn.execute(f"SELECT * FROM t_{tenant}.{t} ORDER BY 1").fetchall() for t in PRIVATE}
+        # Whole rows in order: a table keyed by two columns (dash_contacts: child, semester) has several rows
+        # with the same first column, which ORDER BY 1 returns in any order.
+        state = {t: sorted(conn.execute(f"SELECT * FROM t_{tenant}.{t}").fetchall(), key=repr)
+                 for t in PRIVATE}
         state.update({f"rollup.{t}": conn.execute(f"SELECT * FROM rollup.{t} WHERE tenant = %s ORDER BY {order}",
                                                   [tenant]).fetchall() for t, order in SHARED.items()})
         state["tracking"] = conn.execute(f"SELECT * FROM t_{tenant}.projection_tracking ORDER BY 1").fetchall()
@@ -100,13 +102,6 @@ def district(infra: Infrastructure) -> District:
     for street in told.streets:
         catch_up(infra, street.code, batch=7)  # many batch boundaries
     return told
-
-
-@pytest.fixture
-async def read_pool(database_url: str):
-    pool = await create_read_pool(database_url, max_size=2)
-    yield pool
-    await pool.close()
 
 
 def units_of(d: District) -> list[tuple[str, str]]:

@@ -138,6 +138,34 @@ def test_ending_a_childs_last_pair_tells_its_community_supervisor(infra, databas
         (people["community_sup"], street.community, child)]
 
 
+def test_a_helper_leaving_tells_the_community_supervisor_of_each_child_it_leaves_without_a_helper(
+        infra, database_url, people):
+    street = people["street"]
+    alone, still_helped = register(street), register(street)
+    teacher = helpers.enrol_helper("王老师", "teacher", None, street.community, ctx=street.ctx()).id
+    for child in (alone, still_helped):
+        helpers.form_pair(child, people["helper_id"], NOW.date(), ctx=street.ctx())
+    helpers.form_pair(still_helped, teacher, NOW.date(), ctx=street.ctx())
+
+    helpers.helper_left(people["helper_id"], "搬家", ctx=street.ctx("supervisor"))
+    catch_up(infra, street.code)
+
+    rows = [r for r in inbox(database_url, street.code) if r["kind"] == "child_without_helper"]
+    assert [(r["user_id"], r["unit"], r["child_id"]) for r in rows] == [
+        (people["community_sup"], street.community, alone)]
+
+
+def test_a_closed_file_whose_pairs_ended_with_it_tells_nobody(infra, database_url, people):
+    street = people["street"]
+    child = register(street)
+    helpers.form_pair(child, people["helper_id"], NOW.date(), ctx=street.ctx())
+
+    children.close_child(child, "parent_returned", None, ctx=street.ctx())
+    catch_up(infra, street.code)
+
+    assert [r for r in inbox(database_url, street.code) if r["kind"] == "child_without_helper"] == []
+
+
 def test_each_inbox_row_is_signalled_on_its_users_channel_in_the_same_transaction(infra, database_url, people):
     street = people["street"]
     with psycopg.connect(database_url, autocommit=True) as listener:

@@ -41,7 +41,7 @@ CONCRETE_EVENT_CLASSES = {cls for cls in EVENT_CLASSES if not any(
 
 
 def a_short_story() -> list:
-    """Register, correct, pair, visit, aid, escalate, resolve, close, reopen, forget."""
+    """Register, correct, pair, visit, aid, escalate, resolve, close (ending the pair), reopen, forget."""
     child = Child.register(uuid4(), ChildDetails(
         name="王小明", gender="M", birth_date=date(2015, 3, 4), grid=GRID, reason="both_parents_away",
         guardian=Guardian(name="王奶奶", relation="paternal_grandparent"), parents=(Parent(relation="father"),),
@@ -55,7 +55,7 @@ def a_short_story() -> list:
     child.move(OTHER_GRID, stamp=STAMP)
 
     helper = Helper.enrol(uuid4(), "李爱华", "caring_mother", None, COMMUNITY, stamp=STAMP)
-    pair = Pair.form(uuid4(), child.id, helper, 2, OTHER_GRID, stamp=STAMP)
+    pair = Pair.form(uuid4(), child, helper, 2, stamp=STAMP)
 
     concern = Concern.raise_(uuid4(), child.id, OTHER_GRID, "guardianship", "high", "爷爷住院", stamp=STAMP)
     concern.acknowledge(None, stamp=STAMP)
@@ -64,8 +64,7 @@ def a_short_story() -> list:
     concern.resolve("姑姑接回照看", stamp=STAMP)
     concern.reopen("姑姑外出", stamp=STAMP)
 
-    child.close("parent_returned", None, stamp=STAMP)
-    pair.end("档案关闭", helper, stamp=STAMP)
+    child.close("parent_returned", None, [pair], [helper], stamp=STAMP)  # the pair ends with the file
     helper.leave(None, stamp=STAMP)
     child.reopen(None, stamp=STAMP)
     child.forget("监护人依法申请删除", stamp=STAMP)

@@ -90,18 +90,16 @@ def test_an_escalation_carries_the_severity_the_concern_was_raised_with():
 def paired() -> tuple[Log, Child, Helper, Pair]:
     log, child = Log(), a_child()
     helper = Helper.enrol(uuid4(), "刘爱华", "caring_mother", None, "150902001001", stamp=STAMP)
-    pair = Pair.form(uuid4(), child.id, helper, 2, GRID, stamp=STAMP)
+    pair = Pair.form(uuid4(), child, helper, 2, stamp=STAMP)
     log(child, helper, pair)
     return log, child, helper, pair
 
 
-def test_a_child_moved_and_closed_before_its_last_pair_ends_tells_nobody():
+def test_a_moved_child_whose_closing_file_ends_its_last_pair_tells_nobody():
     log, child, helper, pair = paired()
     child.move(OTHER_GRID, stamp=STAMP)
-    child.close("parent_returned", None, stamp=STAMP)
-    log(child)
-    pair.end("档案关闭", helper, stamp=STAMP)
-    log(pair, helper)
+    child.close("parent_returned", None, [pair], [helper], stamp=STAMP)
+    log(child, pair, helper)  # one transaction, the file's closing first
 
     assert log.play().told == []
 

@@ -103,7 +103,7 @@ def test_a_corrected_date_moves_a_contact_to_the_other_semester():
 def test_a_move_takes_the_childs_counts_and_contacts_along_and_a_closure_takes_them_out():
     rows, child = Rows(), Child.register(uuid4(), child_details(GRID), stamp=stamp())
     helper = Helper.enrol(uuid4(), "赵敏", "teacher", None, GRID, stamp=stamp())
-    pair = Pair.form(uuid4(), child.id, helper, 2, GRID, stamp=stamp())
+    pair = Pair.form(uuid4(), child, helper, 2, stamp=stamp())
     child.log_visit(uuid4(), "home_visit", None, None, stamp=stamp(date(2026, 4, 1)))
     child.move(OTHER, stamp=stamp())
     project(rows, child, helper, pair)
@@ -112,8 +112,8 @@ def test_a_move_takes_the_childs_counts_and_contacts_along_and_a_closure_takes_t
     assert rows.at(OTHER) == {"children_open": 1, "reason_both_parents_away": 1, "paired": 1}
     assert rows.at(OTHER, "2026-spring") == {"met_home_visit": 1} and rows.helpers == {helper.id: "赵敏"}
 
-    child.close("parent_returned", None, stamp=stamp())
-    project(rows, child)
+    child.close("parent_returned", None, [pair], [helper], stamp=stamp())
+    project(rows, child, pair, helper)
     assert rows.at(OTHER) == {"children_closed": 1} and rows.at(OTHER, "2026-spring") == {}
 
 
