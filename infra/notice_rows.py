@@ -45,6 +45,11 @@ class NoticeTable:
         self._formed: dict[UUID, dict[str, Any]] = {}  # pairs formed in this batch, written at flush
         self._lapses: set[tuple[UUID, date]] = set()
 
+    @property
+    def signalled(self) -> bool:
+        """Whether this batch tells anybody anything (its commit must then be flushed before it is heard)."""
+        return bool(self._notices)
+
     def tell(self, notice: Notice, position: int) -> None:
         self._notices.append((notice, position))
 

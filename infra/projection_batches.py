@@ -108,37 +108,58 @@ def _decode(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec],
 
 
 def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, list[tuple[int, Any]]],
-           to_position: int) -> None:
-    """Write the projections' rows for a batch and their new tracking positions (inside the batch's transaction).
+           to_position: int) -> bool:
+    """Write the projections' rows for a batch and their new tracking positions, in the caller's pipeline.
 
-    Every writer loads what it needs first; then all of them apply and write in one pipeline, so the
-    database works through one projection's statements while Python applies the next one's events.
+    Every writer loads what it needs first; then all of them apply and write, so the database works
+    through one projection's statements while Python applies the next one's events. Returns whether a
+    writer signalled somebody (a notice's `pg_notify`).
     """
     writers = [(spec, spec.rows(batch)) for spec in specs]
     for spec, rows in writers:
         prepare = getattr(rows, "prepare", None)
         if prepare is not None:
             prepare(decoded[spec.name])
-    with batch.conn.pipeline():
-        for spec, rows in writers:
-            for position, event in decoded[spec.name]:
-                spec.apply(event, position, rows)
-            flush = getattr(rows, "flush", None)
-            if flush is not None:
-                flush()
-            batch.conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
-                               .format(Identifier(batch.schema)), [to_position, spec.name])
+    for spec, rows in writers:
+        for position, event in decoded[spec.name]:
+            spec.apply(event, position, rows)
+        flush = getattr(rows, "flush", None)
+        if flush is not None:
+            flush()
+        batch.conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
+                           .format(Identifier(batch.schema)), [to_position, spec.name])
+    return any(getattr(rows, "signalled", False) for _, rows in writers)
 
 
-def _relax_commit(conn: Conn, group: Sequence[ProjectionSpec]) -> None:
-    """Commit without waiting for the WAL flush, unless the batch signals people (an urgent projection).
+def _relax_commit(conn: Conn, signalled: bool) -> None:
+    """Commit without waiting for the WAL flush, unless the batch signalled somebody.
 
     Read-model rows are derived: if the server crashed before flushing, the rows and their tracking
     position go back together and are made again from the log. A notice, once pushed to a browser,
-    must not vanish and come back under another id: the inbox's batches wait for the flush.
+    must not vanish and come back under another id: a batch that told somebody waits for the flush.
+    (Most of the inbox's batches tell nobody: a visit is no notice. Fewer flushes, shorter waits for
+    the ones that do.)
     """
-    if not any(spec.urgent for spec in group):
+    if not signalled:
+        conn.execute("SET LOCAL synchronous_commit = off")  # read at commit: may come after the writes
+
+
+def _pass_over(infra: Infrastructure, schema: str, group: Sequence[ProjectionSpec], position: int,
+               reached: int) -> bool:
+    """Move the group from `position` to `reached` over events none of them takes, if all still stand there.
+
+    Most of what wakes the inbox is a visit, which it does not take: moving its position needs no rows,
+    no lock held across statements, nor a flushed commit, so it is one round trip (BEGIN, the move and
+    COMMIT in one pipeline). False if any projection of the group stands elsewhere (moved by another
+    process, or no tracking row yet): the caller then takes the general way.
+    """
+    names = sorted(spec.name for spec in group)
+    with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
         conn.execute("SET LOCAL synchronous_commit = off")
+        cur = conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)"
+                               " AND position = %s").format(Identifier(schema)), [reached, names, position])
+    # A projection moved here that the others were not is right too: these events hold nothing for it.
+    return cur.rowcount == len(names)
 
 
 def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int,
@@ -155,8 +176,13 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
     decoded = _decode(infra, tenant, group, stored)
     schema = schema_for(tenant)
     reached = stored[-1][0]
-    with infra.datastore.get_connection() as conn, conn.transaction():
-        _relax_commit(conn, group)
+    if not any(decoded[spec.name] for spec in group) and _pass_over(infra, schema, group, position, reached):
+        for spec in group:
+            if spec.name in memo:
+                memo[spec.name][_AT] = reached
+        return {spec.name: reached for spec in group}
+    # One pipeline for the whole transaction: BEGIN goes with the lock, the writes with the COMMIT.
+    with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
         locked = _lock(conn, schema, [spec.name for spec in group])
         for spec in group:
             remembered = memo.get(spec.name)
@@ -164,7 +190,7 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
                 memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
         # A projection another process moved meanwhile is left out: this batch must not count twice for it.
         live = [spec for spec in group if locked[spec.name] == position]
-        _apply(Batch(conn, tenant, schema, infra, memo), live, decoded, reached)
+        _relax_commit(conn, _apply(Batch(conn, tenant, schema, infra, memo), live, decoded, reached))
         for spec in live:
             if spec.name in memo:
                 memo[spec.name][_AT] = reached
@@ -221,7 +247,6 @@ def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
     schema = schema_for(tenant)
     position = 0
     with infra.datastore.get_connection() as conn, conn.transaction():
-        _relax_commit(conn, projections)
         _lock(conn, schema, [spec.name for spec in projections])  # runners wait for the rebuild, then see it done
         head = _peek(infra, schema)[1]
         for spec in projections:
@@ -229,12 +254,16 @@ def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
             if spec.refresh is not None:
                 spec.refresh(conn, tenant, schema)
         batch_of = Batch(conn, tenant, schema, infra)
+        signalled = False
         while stored := _read(infra, tenant, position, batch, _personal(projections)):
-            _apply(batch_of, projections, _decode(infra, tenant, projections, stored), stored[-1][0])
+            with conn.pipeline():
+                signalled |= _apply(batch_of, projections, _decode(infra, tenant, projections, stored),
+                                    stored[-1][0])
             position = stored[-1][0]
             if progress is not None:
                 progress(position, head)
         for spec in projections:
             conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
                          .format(Identifier(schema)), [position, spec.name])
+        _relax_commit(conn, signalled)
     return position
