@@ -66,6 +66,19 @@ PLATFORM_STEPS: list[str] = [
     ROLLUP_STEP,
     # 4: district officers' inboxes and the reports of each unit; see infra/notice_schema.py.
     notice_schema.PLATFORM_STEP,
+    # 5: Idempotency-Keys of platform writes (tenants, units, users), each stored with the first answer in
+    # the write's own transaction (infra.directory.RequestClaim); tenant commands keep theirs in the tenant.
+    """
+    CREATE TABLE IF NOT EXISTS platform.request_claims (
+        actor uuid NOT NULL,
+        key text NOT NULL,
+        request_hash bytea NOT NULL,
+        status int NOT NULL,
+        body bytea NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (actor, key)
+    );
+    """,
 ]
 
 

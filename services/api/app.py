@@ -41,8 +41,7 @@ def create_app(infra: Infrastructure) -> Litestar:
         route_handlers=[RegisterController, ChildController, HelperController, PairController, ConcernController,
                         ConcernQueueController, ActivityController, AuditController],
         guards=[tenant_guard],
-        dependencies={"retry": Provide(provide_retry_key), "expected_version": Provide(provide_expected_version,
-                                                                                       sync_to_thread=False)},
+        dependencies={"expected_version": Provide(provide_expected_version, sync_to_thread=False)},
     )
     async def open_read_pool(app: Litestar) -> None:
         app.state.read_pool = await create_read_pool(infra.database_url)
@@ -59,6 +58,7 @@ def create_app(infra: Infrastructure) -> Litestar:
         plugins=[channels_plugin(infra.database_url)],  # relays each user's pg_notify to its open streams
         dependencies={
             "ctx": Provide(current_context, sync_to_thread=False),
+            "retry": Provide(provide_retry_key),  # every POST, tenant commands and platform writes alike
             "infra": Provide(lambda: infra, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
             "broker_probe": Provide(lambda: broker_probe, sync_to_thread=False),

@@ -3,6 +3,8 @@
 A key is scoped to the tenant and the user. Its claim is written in the same transaction as the
 command's events (`ClaimingLog`), so a retry either finds the first answer or the first attempt
 recorded nothing; a concurrent twin loses on the claim's primary key and answers with the winner's.
+Platform writes (tenants, units, users) claim theirs in the platform schema the same way
+(`execute_platform`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from litestar import Request, Response
+import msgspec
+from litestar import MediaType, Request, Response
 from litestar.params import HeaderParameter, SkipValidation
 
 from domain.errors import Conflict, InvalidValue
 from infra.caselog import AlreadyRecorded, ClaimingLog
+from infra.directory import AlreadyClaimed, ClaimingDirectory, RequestClaim
 from services.api.schemas import Receipt
 from services.app.common import Recorded
 from services.app.context import Context
 
 MAX_KEY_LENGTH = 200
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,36 @@ def _answer(done: Recorded, status: int) -> Response[Receipt]:
 
 
 def _replay(first: dict[str, Any] | None, retry: RetryKey) -> Response[Receipt]:
+    _same_request(first, retry)
+    receipt = Receipt(id=first["result_id"], version=first["result_version"], position=first["position"])
+    return Response(receipt, status_code=first["status"])
+
+
+def _same_request(first: dict[str, Any] | None, retry: RetryKey) -> None:
+    """Refuse replaying a claim the twin rolled back (409) or that another request made (422)."""
     if first is None:  # the twin that held the key rolled back after all: the client may simply retry
         raise Conflict("同一 Idempotency-Key 的请求正在处理，请重试")
     if bytes(first["request_hash"]) != retry.request_hash:
         raise InvalidValue("该 Idempotency-Key 已用于另一个请求", field="Idempotency-Key")
-    receipt = Receipt(id=first["result_id"], version=first["result_version"], position=first["position"])
-    return Response(receipt, status_code=first["status"])
+
+
+def execute_platform(ctx: Context, retry: RetryKey | None, write: Callable[[Context], T],
+                     answer: Callable[[T], Any], *, status: int = 201) -> Response[Any]:
+    """Run a platform write (tenant, unit, user) once per idempotency key; a retry gets the first answer again.
+
+    Platform writes are no tenant's events: the key is claimed in the platform schema, in the write's own
+    transaction (`infra.directory.ClaimingDirectory`), with the answer's body as it was first sent.
+    """
+    if retry is None:
+        return Response(answer(write(ctx)), status_code=status)
+    first = ctx.directory.claimed(ctx.actor, retry.key)
+    if first is None:
+        claim = RequestClaim(ctx.actor, retry.key, retry.request_hash, status,
+                             lambda result: msgspec.json.encode(answer(result)))
+        try:
+            return Response(answer(write(replace(ctx, directory=ClaimingDirectory(ctx.directory, claim)))),
+                            status_code=status)
+        except AlreadyClaimed:
+            first = ctx.directory.claimed(ctx.actor, retry.key)
+    _same_request(first, retry)
+    return Response(bytes(first["body"]), status_code=first["status"], media_type=MediaType.JSON)

@@ -1,18 +1,20 @@
 """Platform routes: tenants, their units, users and settings.
 
-These writes go to the platform schema, not a tenant's log, so they are idempotent by nature
-rather than by `Idempotency-Key`: a repeated create answers 409 (the code or username is taken)
-and records nothing, and `PUT .../settings` replaces the settings with the same value.
+These writes go to the platform schema, not a tenant's log. With an `Idempotency-Key` a retried
+create answers the first answer again (`execute_platform`); without one, a repeated create answers
+409 (the code or username is taken) and records nothing. `PUT .../settings` replaces the settings
+with the same value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.params import JSONBody
 
 from services.api.errors import READ_PROBLEMS, problem_responses
+from services.api.idempotency import Retry, execute_platform
 from services.api.schemas import Settings, Tenant, TenantCreate, Tenants, Unit, UnitCreate, User, UserCreate
 from services.api.security import Ctx, platform_guard, tenant_guard
 from services.app import platform
@@ -22,6 +24,10 @@ CREATE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 
 def _tenant(t: Any) -> Tenant:
     return Tenant(code=t.code, name=t.name, district_code=t.district_code)
+
+
+def _unit(u: Any) -> Unit:
+    return Unit(code=u.code, name=u.name, level=u.level, parent=u.parent, tenant=u.tenant)
 
 
 def _user(u: Any) -> User:
@@ -37,10 +43,10 @@ class PlatformController(Controller):
     tags = ["platform"]
 
     @post("/tenants", sync_to_thread=True, responses=CREATE_PROBLEMS)
-    def create_tenant(self, data: JSONBody[TenantCreate], ctx: Ctx) -> Tenant:
+    def create_tenant(self, data: JSONBody[TenantCreate], ctx: Ctx, retry: Retry) -> Response[Tenant]:
         """Host a street or town office (creates its street unit, and its district unit if new)."""
-        return _tenant(platform.create_tenant(data.code, data.name, data.district_code, data.district_name,
-                                              ctx=ctx))
+        return execute_platform(ctx, retry, lambda c: platform.create_tenant(
+            data.code, data.name, data.district_code, data.district_name, ctx=c), _tenant)
 
     @get("/tenants", sync_to_thread=True, responses=READ_PROBLEMS)
     def list_tenants(self, ctx: Ctx) -> Tenants:
@@ -48,10 +54,11 @@ class PlatformController(Controller):
         return Tenants([_tenant(t) for t in platform.visible_tenants(ctx=ctx)])
 
     @post("/users", sync_to_thread=True, responses=CREATE_PROBLEMS)
-    def create_regional_user(self, data: JSONBody[UserCreate], ctx: Ctx) -> User:
+    def create_regional_user(self, data: JSONBody[UserCreate], ctx: Ctx, retry: Retry) -> Response[User]:
         """A district officer or auditor (scope: a district), or another platform admin."""
-        return _user(platform.create_user(data.username, data.password, data.display_name, data.role,
-                                          data.scope_unit, tenant=None, ctx=ctx))
+        return execute_platform(ctx, retry, lambda c: platform.create_user(
+            data.username, data.password, data.display_name, data.role, data.scope_unit, tenant=None, ctx=c),
+            _user)
 
 
 class TenantAdminController(Controller):
@@ -62,17 +69,17 @@ class TenantAdminController(Controller):
     tags = ["platform"]
 
     @post("/units", sync_to_thread=True, responses=CREATE_PROBLEMS)
-    def add_unit(self, data: JSONBody[UnitCreate], ctx: Ctx) -> Unit:
+    def add_unit(self, data: JSONBody[UnitCreate], ctx: Ctx, retry: Retry) -> Response[Unit]:
         """Add a community or grid to the tenant's tree."""
-        u = platform.add_unit(ctx.tenant, data.code, data.name, data.level, data.parent, ctx=ctx)
-        return Unit(code=u.code, name=u.name, level=u.level, parent=u.parent, tenant=u.tenant)
+        return execute_platform(ctx, retry, lambda c: platform.add_unit(
+            c.tenant, data.code, data.name, data.level, data.parent, ctx=c), _unit)
 
     @post("/users", sync_to_thread=True, responses=CREATE_PROBLEMS)
-    def create_user(self, data: JSONBody[UserCreate], ctx: Ctx) -> User:
+    def create_user(self, data: JSONBody[UserCreate], ctx: Ctx, retry: Retry) -> Response[User]:
         """A user of this tenant; a `helper` user names its helper record in `helper_id`."""
-        return _user(platform.create_user(data.username, data.password, data.display_name, data.role,
-                                          data.scope_unit, tenant=ctx.tenant, helper_id=data.helper_id,
-                                          ctx=ctx))
+        return execute_platform(ctx, retry, lambda c: platform.create_user(
+            data.username, data.password, data.display_name, data.role, data.scope_unit, tenant=c.tenant,
+            helper_id=data.helper_id, ctx=c), _user)
 
     @put("/settings", sync_to_thread=True, responses=problem_responses(400, 401, 403, 404, 413, 422))
     def put_settings(self, data: JSONBody[Settings], ctx: Ctx) -> Settings:

@@ -123,3 +123,42 @@ async def test_settings_are_replaced_by_the_tenant_admin_and_take_effect(api, fr
     assert_problem(await api.put(url, json={"contact_quota": {"home_visit": -1, "chats": 2}},
                                  headers=team.as_("tenant_admin")), 422,
                    "contact_quota.home_visit", "contact_quota.chats")
+
+
+async def test_a_tenant_created_again_with_its_key_answers_the_first_201_and_hosts_one_tenant(api, team, infra):
+    body = {"code": new_tenant_code(), "name": "重发街道", "district_code": "150902", "district_name": "集宁区"}
+    headers = team.as_("platform_admin", **{"Idempotency-Key": "host-street-once"})
+
+    first = await api.post("/api/v1/tenants", json=body, headers=headers)
+    again = await api.post("/api/v1/tenants", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() == {"code": body["code"], "name": "重发街道", "district_code": "150902"}
+    assert [t.code for t in infra.directory.tenants()].count(body["code"]) == 1
+
+
+async def test_a_platform_key_with_another_body_is_422_and_creates_nothing(api, team, infra):
+    admin = team.as_("tenant_admin", **{"Idempotency-Key": "grid-once"})
+    url = f"/api/v1/tenants/{team.code}/units"
+    first = {"code": team.code + "00191", "name": "九十一网格", "level": "grid", "parent": team.code + "001"}
+    assert (await api.post(url, json=first, headers=admin)).status_code == 201
+
+    other = await api.post(url, json={**first, "code": team.code + "00192"}, headers=admin)
+
+    assert_problem(other, 422, "Idempotency-Key")
+    assert infra.directory.unit(team.code + "00192") is None
+
+
+async def test_five_retries_of_a_new_user_at_once_create_one_user_and_all_answer_it(api, team):
+    import asyncio
+
+    body = {"username": f"retry.{team.code}", "password": PASSWORD, "display_name": "重发网格员",
+            "role": "grid_worker", "scope_unit": team.street.grid}
+    headers = team.as_("tenant_admin", **{"Idempotency-Key": "new-worker-on-a-bad-network"})
+
+    answers = await asyncio.gather(*[api.post(f"/api/v1/tenants/{team.code}/users", json=body, headers=headers)
+                                     for _ in range(5)])
+
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert (await login(api, body["username"]))["user"]["id"] == answers[0].json()["id"]
