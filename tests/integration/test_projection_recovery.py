@@ -152,3 +152,25 @@ def test_a_worker_does_not_trust_what_it_remembers_of_rows_another_worker_change
     resumed = projection_state(database_url, street.code)
     rebuild(infra, street.code)
     assert resumed == projection_state(database_url, street.code)
+
+
+def test_a_batch_with_nothing_for_a_worker_does_not_make_what_it_remembers_look_current(infra, database_url):
+    from infra.projection_batches import _peek, _step
+    from infra.projection_specs import UNIT_COUNTERS
+
+    story, street, kids = a_busy_street(infra)
+    memo: dict = {}
+    _step(infra, street.code, [UNIT_COUNTERS], 0, 20, memo)  # this worker remembers the children it met
+    story.move(kids[1], street.other_grid)  # another worker counts the move
+    catch_up(infra, street.code, projections=[UNIT_COUNTERS])
+    story.acknowledge(story.worry(kids[1], "high"))  # nothing the counters take: the worker only passes over it
+    moved_on = _peek(infra, f"t_{street.code}")[0][unit_counters.NAME]
+    _step(infra, street.code, [UNIT_COUNTERS], moved_on, 50, memo)
+    story.visit(kids[1], "teacher_contact", date(2026, 10, 21))  # counted where the child is now
+
+    _step(infra, street.code, [UNIT_COUNTERS], _peek(infra, f"t_{street.code}")[0][unit_counters.NAME], 50, memo)
+
+    catch_up(infra, street.code)
+    resumed = projection_state(database_url, street.code)
+    rebuild(infra, street.code)
+    assert resumed == projection_state(database_url, street.code)
