@@ -124,8 +124,19 @@ class Runner:
         self._groups = [group for group in (urgent, tuple(s for s in projections if not s.urgent)) if group]
         self._queue = _Queue()
 
-    def _wake(self, tenant: str) -> None:
-        for lane in range(len(self._groups)):
+    def _wake(self, tenant: str, payload: str = "") -> None:
+        """Queue the tenant's lanes; an urgent lane only if the commit recorded a topic it takes.
+
+        `payload` names the topics a commit recorded (`infra.recorder.topics_payload`; empty: any, as a sweep).
+        Most of a tenant's commits are visits, which the inbox does not take: not waking it for them keeps
+        its lane free for the concern that follows. It passes over them when next woken (or at the sweep),
+        so its position may lag behind events it does not take by up to a sweep; nothing waits on it.
+        """
+        topics = set(payload.split(",")) if payload else None
+        for lane, group in enumerate(self._groups):
+            if topics is not None and all(spec.urgent for spec in group) and \
+                    not any(topics & spec.topics for spec in group):
+                continue
             self._queue.wake((tenant, lane))
 
     def run(self, stop: threading.Event) -> None:
@@ -171,7 +182,7 @@ class Runner:
                     break
                 tenant = channels.get(note.channel)
                 if tenant is not None:
-                    self._wake(tenant)
+                    self._wake(tenant, note.payload)
 
     def _work(self, stop: threading.Event, halt: threading.Event) -> None:
         while not (stop.is_set() or halt.is_set()):

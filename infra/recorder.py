@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -71,16 +71,16 @@ class Notifier:
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
-        self._pending: set[str] = set()
+        self._pending: dict[str, set[str]] = {}  # channel → topics recorded since its last NOTIFY
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def poke(self, channel: str) -> None:
-        """Ask for a NOTIFY on `channel` soon."""
+    def poke(self, channel: str, topics: Iterable[str] = ()) -> None:
+        """Ask for a NOTIFY on `channel` soon, saying which topics were recorded (listeners may skip the rest)."""
         with self._lock:
-            self._pending.add(channel)
+            self._pending.setdefault(channel, set()).update(topics)
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="shouwang-notifier", daemon=True)
                 self._thread.start()
@@ -104,20 +104,26 @@ class Notifier:
             self._wake.wait()
             self._wake.clear()
             with self._lock:
-                channels, self._pending = self._pending, set()
+                channels, self._pending = self._pending, {}
                 closing = self._closed
             if channels:
                 self._send(channels)
             if closing:
                 return
 
-    def _send(self, channels: set[str]) -> None:
+    def _send(self, channels: dict[str, set[str]]) -> None:
         try:
             with self._datastore.get_connection() as conn, conn.transaction():
                 for channel in sorted(channels):
-                    conn.execute(SQL("NOTIFY {}").format(Identifier(channel)))
+                    conn.execute("SELECT pg_notify(%s, %s)", [channel, topics_payload(channels[channel])])
         except Exception:  # the database is away: the listeners' sweep will catch up
             logging.getLogger(__name__).warning("could not notify %s", channels, exc_info=True)
+
+
+def topics_payload(topics: set[str]) -> str:
+    """The NOTIFY payload naming the topics recorded; empty (any topic, as a sweep) if too long for one."""
+    payload = ",".join(sorted(topics))
+    return payload if len(payload.encode()) < 7900 else ""  # pg_notify payloads stay under 8,000 bytes
 
 
 def channel_name(schema: str) -> str:
@@ -161,7 +167,7 @@ class TenantRecorder(PostgresApplicationRecorder):
             curs.execute(self._record, params, prepare=True)
             positions = [row["record_events"] for row in curs.fetchall()]
         if self._notifier is not None:
-            self._notifier.poke(self.channel_name)
+            self._notifier.poke(self.channel_name, {e.topic for e in events})
         return positions
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
