@@ -155,7 +155,7 @@ def _pass_over(infra: Infrastructure, schema: str, group: Sequence[ProjectionSpe
     """
     names = sorted(spec.name for spec in group)
     with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
-        conn.execute("SET LOCAL synchronous_commit = off")
+        _relax_commit(conn, signalled=False)
         cur = conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)"
                                " AND position = %s").format(Identifier(schema)), [reached, names, position])
     # A projection moved here that the others were not is right too: these events hold nothing for it.

@@ -45,11 +45,14 @@ class RunnerSettings:
     # own keeps a supervisor's notice from sharing a GIL with the dashboards' counters (docs/notifications.md).
     projections: tuple[str, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if self.projections:
+            named(list(self.projections))  # an unknown name is refused when the process starts, not when a tenant wakes
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> RunnerSettings:
         """From SHOUWANG_PROJECTION_WORKERS, _PROJECTION_SWEEP_SECONDS, _SHARD (i/n) and _PROJECTIONS (a,b)."""
         names = tuple(n.strip() for n in environ.get("SHOUWANG_PROJECTIONS", "").split(",") if n.strip())
-        named(list(names))  # an unknown name is refused when the process starts, not when a tenant wakes
         return cls(workers=int(environ.get("SHOUWANG_PROJECTION_WORKERS", "4")),
                    sweep_seconds=float(environ.get("SHOUWANG_PROJECTION_SWEEP_SECONDS", "10")),
                    shard=parse_shard(environ.get("SHOUWANG_SHARD", "0/1")), projections=names or None)

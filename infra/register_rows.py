@@ -61,11 +61,10 @@ class RegisterTable:
 
     def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date, *, redated: bool = False) -> None:
         self._contacts[visit_id] = (child_id, occurred_on)
-        if not redated:
-            self._logged.add(visit_id)
         if redated:  # an earlier date may lower the latest: recount from every contact at flush
             self._redated.add(child_id)
             return
+        self._logged.add(visit_id)
         # A new contact can only move the latest contact later: no need to read the others.
         target = self._new.get(child_id)
         if target is None:

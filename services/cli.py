@@ -97,12 +97,10 @@ def _worker(args: argparse.Namespace) -> int:
 
     from infra.bootstrap import connect
     from infra.projection_runner import RunnerSettings, run_forever
-    from infra.projection_specs import named
 
-    try:
+    try:  # an unknown projection is refused here, before anything starts
         settings = RunnerSettings.from_env()
         if args.projection:
-            named(args.projection)  # an unknown name is refused before anything starts
             settings = dataclasses.replace(settings, projections=tuple(args.projection))
     except ValueError as e:
         print(e, file=sys.stderr)
