@@ -79,6 +79,19 @@ PLATFORM_STEPS: list[str] = [
         PRIMARY KEY (actor, key)
     );
     """,
+    # 6: a projection batch's claim of its tracking rows, checked inside the batch's own pipeline
+    # (infra.projection_batches._claim): when a row stood elsewhere, the whole transaction fails.
+    """
+    CREATE OR REPLACE FUNCTION platform.expect_claimed(moved bigint, wanted int) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF moved <> wanted THEN
+            RAISE EXCEPTION 'projection batch lost its claim: % of % tracking rows stood where it started',
+                moved, wanted USING ERRCODE = 'assert_failure';
+        END IF;
+    END
+    $$;
+    """,
 ]
 
 

@@ -14,6 +14,7 @@ import gc
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -107,9 +108,8 @@ def _decode(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec],
     return decoded
 
 
-def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, list[tuple[int, Any]]],
-           to_position: int) -> bool:
-    """Write the projections' rows for a batch and their new tracking positions, in the caller's pipeline.
+def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, list[tuple[int, Any]]]) -> bool:
+    """Write the projections' rows for a batch, in the caller's pipeline (the caller moves their positions).
 
     Every writer loads what it needs first; then all of them apply and write, so the database works
     through one projection's statements while Python applies the next one's events. Returns whether a
@@ -126,8 +126,6 @@ def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, lis
         flush = getattr(rows, "flush", None)
         if flush is not None:
             flush()
-        batch.conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
-                           .format(Identifier(batch.schema)), [to_position, spec.name])
     return any(getattr(rows, "signalled", False) for _, rows in writers)
 
 
@@ -144,22 +142,52 @@ def _relax_commit(conn: Conn, signalled: bool) -> None:
         conn.execute("SET LOCAL synchronous_commit = off")  # read at commit: may come after the writes
 
 
-def _pass_over(infra: Infrastructure, schema: str, group: Sequence[ProjectionSpec], position: int,
-               reached: int) -> bool:
-    """Move the group from `position` to `reached` over events none of them takes, if all still stand there.
+def _claim(conn: Conn, schema: str, names: Sequence[str], position: int, reached: int) -> None:
+    """Move the projections from `position` to `reached` in this transaction, or make the transaction fail.
 
-    Most of what wakes the inbox is a visit, which it does not take: moving its position needs no rows,
-    no lock held across statements, nor a flushed commit, so it is one round trip (BEGIN, the move and
-    COMMIT in one pipeline). False if any projection of the group stands elsewhere (moved by another
-    process, or no tracking row yet): the caller then takes the general way.
+    Sent without waiting for an answer: the tracking rows are locked in name order (the order every
+    process takes them in) and moved only where they still stand at `position`; a projection standing
+    elsewhere (moved by another process, or with no tracking row yet) fails the statement with
+    `ClaimLost`, so nothing written after it in the transaction can commit.
     """
-    names = sorted(spec.name for spec in group)
-    with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
-        _relax_commit(conn, signalled=False)
-        cur = conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)"
-                               " AND position = %s").format(Identifier(schema)), [reached, names, position])
-    # A projection moved here that the others were not is right too: these events hold nothing for it.
-    return cur.rowcount == len(names)
+    ordered = sorted(names)
+    conn.execute(SQL("SELECT 1 FROM {}.projection_tracking WHERE projection = ANY(%s) ORDER BY projection FOR UPDATE")
+                 .format(Identifier(schema)), [ordered])
+    conn.execute(SQL("WITH moved AS (UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)"
+                     " AND position = %s RETURNING 1) SELECT platform.expect_claimed(count(*), %s) FROM moved")
+                 .format(Identifier(schema)), [reached, ordered, position, len(ordered)])
+
+
+ClaimLost = psycopg.errors.AssertFailure  # what platform.expect_claimed raises
+
+
+def _claimed(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, reached: int,
+             decoded: dict[str, list[tuple[int, Any]]], memo: dict[str, dict[str, Any]]) -> bool:
+    """Commit the batch in one round trip, if every projection of the group still stands at `position`.
+
+    The usual case: BEGIN, the claim of the tracking rows, the rows and the COMMIT go in one pipeline,
+    with no answer awaited in between unless a writer reads something. False if the claim failed (the
+    transaction rolled back whole, and what the writers remembered is dropped): the caller then takes
+    the general way, which looks at where each projection stands first.
+    """
+    schema = schema_for(tenant)
+    for spec in group:
+        remembered = memo.get(spec.name)
+        if remembered is not None and remembered.get(_AT) != position:
+            memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
+    with infra.datastore.get_connection() as conn:
+        try:
+            with conn.pipeline(), conn.transaction():
+                _claim(conn, schema, [spec.name for spec in group], position, reached)
+                _relax_commit(conn, _apply(Batch(conn, tenant, schema, infra, memo), group, decoded))
+        except (ClaimLost, psycopg.errors.PipelineAborted):
+            for spec in group:
+                memo.pop(spec.name, None)  # the writers may have changed it for rows that were rolled back
+            return False
+    for spec in group:
+        if spec.name in memo:
+            memo[spec.name][_AT] = reached
+    return True
 
 
 def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int,
@@ -176,24 +204,21 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
     decoded = _decode(infra, tenant, group, stored)
     schema = schema_for(tenant)
     reached = stored[-1][0]
-    if not any(decoded[spec.name] for spec in group) and _pass_over(infra, schema, group, position, reached):
-        for spec in group:
-            remembered = memo.get(spec.name)
-            if remembered is not None and remembered.get(_AT) == position:
-                remembered[_AT] = reached  # no row changed: what it remembers holds at `reached` too
-            else:
-                memo.pop(spec.name, None)
+    if _claimed(infra, tenant, group, position, reached, decoded, memo):
         return {spec.name: reached for spec in group}
-    # One pipeline for the whole transaction: BEGIN goes with the lock, the writes with the COMMIT.
+    # The general way: see where each projection stands, and leave out those another process moved.
     with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
         locked = _lock(conn, schema, [spec.name for spec in group])
         for spec in group:
             remembered = memo.get(spec.name)
             if remembered is not None and remembered.get(_AT) != locked[spec.name]:
-                memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
+                memo.pop(spec.name)
         # A projection another process moved meanwhile is left out: this batch must not count twice for it.
         live = [spec for spec in group if locked[spec.name] == position]
-        _relax_commit(conn, _apply(Batch(conn, tenant, schema, infra, memo), live, decoded, reached))
+        signalled = _apply(Batch(conn, tenant, schema, infra, memo), live, decoded)
+        conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)")
+                     .format(Identifier(schema)), [reached, [spec.name for spec in live]])
+        _relax_commit(conn, signalled)
         for spec in live:
             if spec.name in memo:
                 memo[spec.name][_AT] = reached
@@ -260,8 +285,7 @@ def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
         signalled = False
         while stored := _read(infra, tenant, position, batch, _personal(projections)):
             with conn.pipeline():
-                signalled |= _apply(batch_of, projections, _decode(infra, tenant, projections, stored),
-                                    stored[-1][0])
+                signalled |= _apply(batch_of, projections, _decode(infra, tenant, projections, stored))
             position = stored[-1][0]
             if progress is not None:
                 progress(position, head)

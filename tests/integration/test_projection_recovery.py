@@ -174,3 +174,21 @@ def test_a_batch_with_nothing_for_a_worker_does_not_make_what_it_remembers_look_
     resumed = projection_state(database_url, street.code)
     rebuild(infra, street.code)
     assert resumed == projection_state(database_url, street.code)
+
+
+def test_a_batch_another_worker_committed_first_counts_nothing_twice(infra, database_url):
+    from infra.projection_batches import _peek, _step
+    from infra.projection_specs import CHILD_REGISTER, UNIT_COUNTERS
+
+    story, street, kids = a_busy_street(infra)
+    catch_up(infra, street.code)  # another worker took every batch first
+    before = projection_state(database_url, street.code)
+    head = _peek(infra, f"t_{street.code}")[1]
+    memo: dict = {}
+
+    # This worker read the same events from 0: its one-round-trip claim fails, and the general way leaves it out.
+    stood = _step(infra, street.code, [CHILD_REGISTER, UNIT_COUNTERS], 0, 50, memo)
+
+    assert stood == {CHILD_REGISTER.name: head, UNIT_COUNTERS.name: head}
+    assert memo == {}  # nothing it wrote (and rolled back) is remembered
+    assert projection_state(database_url, street.code) == before
