@@ -11,6 +11,7 @@ rebuilt alone) catches up on its own batches until it stands with them again.
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -191,21 +192,23 @@ def _claimed(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec]
 
 
 def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int,
-          memo: dict[str, dict[str, Any]]) -> dict[str, int]:
+          memo: dict[str, dict[str, Any]]) -> tuple[dict[str, int], bool]:
     """One batch after `position` for the projections standing there (those another process moved are left).
 
-    Returns where each projection of the group stands after it. `memo` carries row writers' state from one
+    Returns where each projection of the group stands after it, and whether the read was short of `limit`
+    (it reached the log's head as it then stood). `memo` carries row writers' state from one
     batch to the next: it is only true while every change to a projection's rows since the last batch was
     that batch's own, so it is dropped when it was not.
     """
     stored = _read(infra, tenant, position, limit, _personal(group))
+    short = len(stored) < limit
     if not stored:
-        return {spec.name: position for spec in group}
+        return {spec.name: position for spec in group}, short
     decoded = _decode(infra, tenant, group, stored)
     schema = schema_for(tenant)
     reached = stored[-1][0]
     if _claimed(infra, tenant, group, position, reached, decoded, memo):
-        return {spec.name: reached for spec in group}
+        return {spec.name: reached for spec in group}, short
     # The general way: see where each projection stands, and leave out those another process moved.
     with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
         locked = _lock(conn, schema, [spec.name for spec in group])
@@ -222,7 +225,7 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
         for spec in live:
             if spec.name in memo:
                 memo[spec.name][_AT] = reached
-    return {spec.name: reached if spec in live else locked[spec.name] for spec in group}
+    return {spec.name: reached if spec in live else locked[spec.name] for spec in group}, short
 
 
 def _refresh(infra: Infrastructure, tenant: str, projections: Sequence[ProjectionSpec]) -> None:
@@ -239,28 +242,41 @@ def _refresh(infra: Infrastructure, tenant: str, projections: Sequence[Projectio
 
 
 def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
-            batch: int = BATCH, max_batches: int | None = None) -> tuple[int, bool]:
+            batch: int = BATCH, max_batches: int | None = None, stood: dict[str, int] | None = None
+            ) -> tuple[int, bool]:
     """Process up to `max_batches` batches; return the lowest position the projections reached, and if more remain.
 
-    It goes as far as the log's head when it starts: what is recorded later wakes the runner again.
+    It goes as far as the log's head when it starts (or, given `stood`, as far as its first short read): what
+    is recorded later wakes the runner again. `stood` is where the caller last left these projections: given
+    for every one of them, it spares the look at the tracking rows and the log's head (a round trip per wake),
+    and it is updated in place. A stale one costs nothing but a failed claim: the batch then looks.
     """
     schema = schema_for(tenant)
     _refresh(infra, tenant, projections)
     done = 0
     memo: dict[str, dict[str, Any]] = {}  # lives for this call only: a failed batch takes it away with it
-    tracked, head = _peek(infra, schema)
-    positions = {spec.name: tracked.get(spec.name, 0) for spec in projections}
-    while True:
-        behind = [spec for spec in projections if positions[spec.name] < head]
-        if not behind or (max_batches is not None and done >= max_batches):
-            return min(positions.values(), default=0), bool(behind)
-        start = min(positions[spec.name] for spec in behind)
-        group = [spec for spec in behind if positions[spec.name] == start]
-        stood = _step(infra, tenant, group, start, batch, memo)
-        if all(stood[spec.name] == start for spec in group):
-            return min(positions.values(), default=0), False  # nothing after `start` to read
-        positions.update(stood)
-        done += 1
+    positions = {spec.name: (stood or {}).get(spec.name, -1) for spec in projections}
+    head: float = math.inf
+    if min(positions.values(), default=0) < 0:
+        tracked, head = _peek(infra, schema)
+        positions = {spec.name: tracked.get(spec.name, 0) for spec in projections}
+    try:
+        while True:
+            behind = [spec for spec in projections if positions[spec.name] < head]
+            if not behind or (max_batches is not None and done >= max_batches):
+                return min(positions.values(), default=0), bool(behind)
+            start = min(positions[spec.name] for spec in behind)
+            group = [spec for spec in behind if positions[spec.name] == start]
+            after, short = _step(infra, tenant, group, start, batch, memo)
+            if all(after[spec.name] == start for spec in group):
+                return min(positions.values(), default=0), False  # nothing after `start` to read
+            positions.update(after)
+            if short and head == math.inf:
+                head = max(after.values())  # a read shorter than a batch ended at the head, as it then stood
+            done += 1
+    finally:
+        if stood is not None:
+            stood.update(positions)
 
 
 def catch_up(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,

@@ -126,6 +126,9 @@ class Runner:
         urgent = tuple(spec for spec in projections if spec.urgent)
         self._groups = [group for group in (urgent, tuple(s for s in projections if not s.urgent)) if group]
         self._queue = _Queue()
+        # Where each lane's projections stood after its last batches here: a woken lane reads on from there
+        # without first looking at its tracking rows. Forgotten at every sweep, and when a lane fails.
+        self._stood: dict[Lane, dict[str, int]] = {}
 
     def _wake(self, tenant: str, payload: str = "") -> None:
         """Queue the tenant's lanes; an urgent lane only if the commit recorded a topic it takes.
@@ -137,6 +140,8 @@ class Runner:
         """
         topics = set(payload.split(",")) if payload else None
         for lane, group in enumerate(self._groups):
+            if topics is None:
+                self._stood.pop((tenant, lane), None)  # a sweep looks again (say, at positions a reset moved back)
             if topics is not None and all(spec.urgent for spec in group) and \
                     not any(topics & spec.topics for spec in group):
                 continue
@@ -197,8 +202,9 @@ class Runner:
             try:
                 # A few batches at a time, then back of the queue: one big backlog cannot starve the rest.
                 _, more = advance(self._infra, tenant, projections=self._groups[group], batch=self._settings.batch,
-                                  max_batches=4)
+                                  max_batches=4, stood=self._stood.setdefault(lane, {}))
             except Exception:
+                self._stood.pop(lane, None)
                 log.exception("projections of tenant %s failed; retried at the next sweep", tenant)
             finally:
                 self._queue.done(lane, again=more)

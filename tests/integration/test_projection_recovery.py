@@ -9,7 +9,7 @@ from datetime import date
 
 from domain.settings import ContactQuota, TenantSettings
 from infra.dashboard_reads import dashboard, worklist
-from infra.projection_runner import catch_up, rebuild
+from infra.projection_runner import PROJECTIONS, catch_up, rebuild
 from infra.read_models import create_read_pool, wait_for_position
 from projections import unit_counters
 from tests.conftest import NOW, make_street
@@ -187,8 +187,34 @@ def test_a_batch_another_worker_committed_first_counts_nothing_twice(infra, data
     memo: dict = {}
 
     # This worker read the same events from 0: its one-round-trip claim fails, and the general way leaves it out.
-    stood = _step(infra, street.code, [CHILD_REGISTER, UNIT_COUNTERS], 0, 50, memo)
+    stood, _ = _step(infra, street.code, [CHILD_REGISTER, UNIT_COUNTERS], 0, 50, memo)
 
     assert stood == {CHILD_REGISTER.name: head, UNIT_COUNTERS.name: head}
     assert memo == {}  # nothing it wrote (and rolled back) is remembered
     assert projection_state(database_url, street.code) == before
+
+
+def test_a_lane_that_remembers_where_it_stood_reads_on_and_a_stale_memory_counts_nothing_twice(infra, database_url):
+    from infra.projection_batches import _peek, advance
+
+    story, street, kids = a_busy_street(infra)
+    stood: dict[str, int] = {}
+    advance(infra, street.code, stood=stood)  # looked at the tracking rows: now it knows where it stands
+    head = _peek(infra, f"t_{street.code}")[1]
+    assert stood == {spec.name: head for spec in PROJECTIONS}
+    story.visit(kids[0], "talk", date(2026, 10, 22))
+    advance(infra, street.code, stood=stood)  # reads on from there, without looking
+    assert set(stood.values()) == {_peek(infra, f"t_{street.code}")[1]}
+
+    story.visit(kids[1], "letter", date(2026, 10, 23))
+    catch_up(infra, street.code)  # another worker takes these batches
+    counted = projection_state(database_url, street.code)
+    stale = dict(stood)
+
+    advance(infra, street.code, stood=stale)  # this one still thinks they stand before the letter
+
+    assert stale == dict.fromkeys(stood, _peek(infra, f"t_{street.code}")[1])
+    resumed = projection_state(database_url, street.code)
+    assert resumed == counted
+    rebuild(infra, street.code)
+    assert resumed == projection_state(database_url, street.code)
