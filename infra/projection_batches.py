@@ -215,7 +215,7 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
         for spec in group:
             remembered = memo.get(spec.name)
             if remembered is not None and remembered.get(_AT) != locked[spec.name]:
-                memo.pop(spec.name)
+                memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
         # A projection another process moved meanwhile is left out: this batch must not count twice for it.
         live = [spec for spec in group if locked[spec.name] == position]
         signalled = _apply(Batch(conn, tenant, schema, infra, memo), live, decoded)
