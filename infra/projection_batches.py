@@ -143,6 +143,27 @@ def _relax_commit(conn: Conn, signalled: bool) -> None:
         conn.execute("SET LOCAL synchronous_commit = off")  # read at commit: may come after the writes
 
 
+def _move(conn: Conn, schema: str, names: Sequence[str], position: int) -> None:
+    """Set the projections' tracking positions (their rows already locked by this transaction)."""
+    conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)")
+                 .format(Identifier(schema)), [position, list(names)])
+
+
+def _forget_stale(memo: dict[str, dict[str, Any]], stand: dict[str, int]) -> None:
+    """Drop what a writer remembers of rows another process wrote since (its position is not where it stands)."""
+    for name, position in stand.items():
+        remembered = memo.get(name)
+        if remembered is not None and remembered.get(_AT) != position:
+            memo.pop(name)
+
+
+def _remember_at(memo: dict[str, dict[str, Any]], names: Sequence[str], reached: int) -> None:
+    """What the writers of these projections remember now holds at `reached` (their batch committed)."""
+    for name in names:
+        if name in memo:
+            memo[name][_AT] = reached
+
+
 def _claim(conn: Conn, schema: str, names: Sequence[str], position: int, reached: int) -> None:
     """Move the projections from `position` to `reached` in this transaction, or make the transaction fail.
 
@@ -172,22 +193,18 @@ def _claimed(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec]
     the general way, which looks at where each projection stands first.
     """
     schema = schema_for(tenant)
-    for spec in group:
-        remembered = memo.get(spec.name)
-        if remembered is not None and remembered.get(_AT) != position:
-            memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
+    names = [spec.name for spec in group]
+    _forget_stale(memo, dict.fromkeys(names, position))
     with infra.datastore.get_connection() as conn:
         try:
             with conn.pipeline(), conn.transaction():
-                _claim(conn, schema, [spec.name for spec in group], position, reached)
+                _claim(conn, schema, names, position, reached)
                 _relax_commit(conn, _apply(Batch(conn, tenant, schema, infra, memo), group, decoded))
         except (ClaimLost, psycopg.errors.PipelineAborted):
-            for spec in group:
-                memo.pop(spec.name, None)  # the writers may have changed it for rows that were rolled back
+            for name in names:
+                memo.pop(name, None)  # the writers may have changed it for rows that were rolled back
             return False
-    for spec in group:
-        if spec.name in memo:
-            memo[spec.name][_AT] = reached
+    _remember_at(memo, names, reached)
     return True
 
 
@@ -212,19 +229,13 @@ def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], p
     # The general way: see where each projection stands, and leave out those another process moved.
     with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
         locked = _lock(conn, schema, [spec.name for spec in group])
-        for spec in group:
-            remembered = memo.get(spec.name)
-            if remembered is not None and remembered.get(_AT) != locked[spec.name]:
-                memo.pop(spec.name)  # another process wrote these rows since: what we remember is stale
+        _forget_stale(memo, locked)
         # A projection another process moved meanwhile is left out: this batch must not count twice for it.
         live = [spec for spec in group if locked[spec.name] == position]
         signalled = _apply(Batch(conn, tenant, schema, infra, memo), live, decoded)
-        conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)")
-                     .format(Identifier(schema)), [reached, [spec.name for spec in live]])
+        _move(conn, schema, [spec.name for spec in live], reached)
         _relax_commit(conn, signalled)
-        for spec in live:
-            if spec.name in memo:
-                memo[spec.name][_AT] = reached
+    _remember_at(memo, [spec.name for spec in live], reached)
     return {spec.name: reached if spec in live else locked[spec.name] for spec in group}, short
 
 
@@ -305,8 +316,6 @@ def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
             position = stored[-1][0]
             if progress is not None:
                 progress(position, head)
-        for spec in projections:
-            conn.execute(SQL("UPDATE {}.projection_tracking SET position = %s WHERE projection = %s")
-                         .format(Identifier(schema)), [position, spec.name])
+        _move(conn, schema, [spec.name for spec in projections], position)
         _relax_commit(conn, signalled)
     return position
