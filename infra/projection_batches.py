@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -130,6 +131,20 @@ def _apply(batch: Batch, specs: Sequence[ProjectionSpec], decoded: dict[str, lis
     return any(getattr(rows, "signalled", False) for _, rows in writers)
 
 
+def _plan_for_now(conn: Conn) -> None:
+    """Plan this transaction's statements for the tables as they are now, not as they were when first run.
+
+    A connection caches a generic plan for a prepared statement after a few runs, and keeps it until the
+    table is analyzed. A catch-up from far behind (a new tenant's history, a rebuild) fills tables
+    faster than autovacuum analyzes them: plans made while they were nearly empty scanned them whole,
+    matching every row against the batch's array of ids, and a lookup of a batch's visits or the
+    recount of re-dated contacts took 150 ms to 1.8 s a batch once the tables held a few hundred
+    thousand rows. Custom plans are costed with the tables' current size and the batch's own arrays;
+    planning them costs 1 to 2 µs of server time per event of a long catch-up (docs/projections.md).
+    """
+    conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def _relax_commit(conn: Conn, signalled: bool) -> None:
     """Commit without waiting for the WAL flush, unless the batch signalled somebody.
 
@@ -198,6 +213,7 @@ def _claimed(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec]
     with infra.datastore.get_connection() as conn:
         try:
             with conn.pipeline(), conn.transaction():
+                _plan_for_now(conn)
                 _claim(conn, schema, names, position, reached)
                 _relax_commit(conn, _apply(Batch(conn, tenant, schema, infra, memo), group, decoded))
         except (ClaimLost, psycopg.errors.PipelineAborted):
@@ -208,26 +224,35 @@ def _claimed(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec]
     return True
 
 
+Read = tuple[list[tuple[int, SealedStoredEvent]], dict[str, list[tuple[int, Any]]]]  # a batch's events, decoded
+
+
+def _fetch(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int) -> Read:
+    """Up to `limit` events after `position`, and each projection of the group's share of them decoded."""
+    stored = _read(infra, tenant, position, limit, _personal(group))
+    return stored, _decode(infra, tenant, group, stored)
+
+
 def _step(infra: Infrastructure, tenant: str, group: Sequence[ProjectionSpec], position: int, limit: int,
-          memo: dict[str, dict[str, Any]]) -> tuple[dict[str, int], bool]:
+          memo: dict[str, dict[str, Any]], read: Read | None = None) -> tuple[dict[str, int], bool]:
     """One batch after `position` for the projections standing there (those another process moved are left).
 
     Returns where each projection of the group stands after it, and whether the read was short of `limit`
     (it reached the log's head as it then stood). `memo` carries row writers' state from one
     batch to the next: it is only true while every change to a projection's rows since the last batch was
-    that batch's own, so it is dropped when it was not.
+    that batch's own, so it is dropped when it was not. `read` is the batch already fetched (read ahead).
     """
-    stored = _read(infra, tenant, position, limit, _personal(group))
+    stored, decoded = read if read is not None else _fetch(infra, tenant, group, position, limit)
     short = len(stored) < limit
     if not stored:
         return {spec.name: position for spec in group}, short
-    decoded = _decode(infra, tenant, group, stored)
     schema = schema_for(tenant)
     reached = stored[-1][0]
     if _claimed(infra, tenant, group, position, reached, decoded, memo):
         return {spec.name: reached for spec in group}, short
     # The general way: see where each projection stands, and leave out those another process moved.
     with infra.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
+        _plan_for_now(conn)
         locked = _lock(conn, schema, [spec.name for spec in group])
         _forget_stale(memo, locked)
         # A projection another process moved meanwhile is left out: this batch must not count twice for it.
@@ -252,6 +277,41 @@ def _refresh(infra: Infrastructure, tenant: str, projections: Sequence[Projectio
                     spec.refresh(conn, tenant, schema)
 
 
+class _ReadAhead:
+    """Reads and decodes the next batch in a thread of its own while the current one is written.
+
+    Only a backlog is read ahead (a batch read full): the database works through a batch's statements
+    and commit while Python decodes the next one, instead of each waiting for the other. A batch read
+    ahead is used only by the same projections starting where it starts; otherwise it is dropped.
+    """
+
+    def __init__(self, infra: Infrastructure, tenant: str, limit: int) -> None:
+        self._infra, self._tenant, self._limit = infra, tenant, limit
+        self._pool: ThreadPoolExecutor | None = None
+        self._next: tuple[tuple[str, ...], int, Future[Read]] | None = None
+
+    def start(self, group: Sequence[ProjectionSpec], position: int) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="projection-read-ahead")
+        future = self._pool.submit(_fetch, self._infra, self._tenant, group, position, self._limit)
+        self._next = (tuple(spec.name for spec in group), position, future)
+
+    def take(self, group: Sequence[ProjectionSpec], position: int) -> Read:
+        """The batch of `group` after `position`: the one read ahead if it is that one, else read now."""
+        ahead, self._next = self._next, None
+        if ahead is not None:
+            if ahead[:2] == (tuple(spec.name for spec in group), position):
+                return ahead[2].result()
+            ahead[2].cancel()
+        return _fetch(self._infra, self._tenant, group, position, self._limit)
+
+    def close(self) -> None:
+        """Drop what was read ahead and not used, after the thread is done with its connection."""
+        self._next = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[ProjectionSpec] = PROJECTIONS,
             batch: int = BATCH, max_batches: int | None = None, stood: dict[str, int] | None = None
             ) -> tuple[int, bool]:
@@ -271,6 +331,7 @@ def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
     if min(positions.values(), default=0) < 0:
         tracked, head = _peek(infra, schema)
         positions = {spec.name: tracked.get(spec.name, 0) for spec in projections}
+    ahead = _ReadAhead(infra, tenant, batch)
     try:
         while True:
             behind = [spec for spec in projections if positions[spec.name] < head]
@@ -278,7 +339,10 @@ def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
                 return min(positions.values(), default=0), bool(behind)
             start = min(positions[spec.name] for spec in behind)
             group = [spec for spec in behind if positions[spec.name] == start]
-            after, short = _step(infra, tenant, group, start, batch, memo)
+            read = ahead.take(group, start)
+            if len(read[0]) == batch and (max_batches is None or done + 1 < max_batches):
+                ahead.start(group, read[0][-1][0])  # a backlog: read on while this batch is written
+            after, short = _step(infra, tenant, group, start, batch, memo, read)
             if all(after[spec.name] == start for spec in group):
                 return min(positions.values(), default=0), False  # nothing after `start` to read
             positions.update(after)
@@ -286,6 +350,7 @@ def advance(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
                 head = max(after.values())  # a read shorter than a batch ended at the head, as it then stood
             done += 1
     finally:
+        ahead.close()
         if stood is not None:
             stood.update(positions)
 
@@ -302,6 +367,7 @@ def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
     schema = schema_for(tenant)
     position = 0
     with infra.datastore.get_connection() as conn, conn.transaction():
+        _plan_for_now(conn)
         _lock(conn, schema, [spec.name for spec in projections])  # runners wait for the rebuild, then see it done
         head = _peek(infra, schema)[1]
         for spec in projections:

@@ -102,9 +102,11 @@ class RegisterTable:
                       f" unnest(%b::uuid[], %b::date[]) AS v(visit_id, occurred_on) WHERE t.visit_id = v.visit_id",
                       [redated, [self._contacts[v][1] for v in redated]])
         if self._redated:
-            self._run(f"UPDATE {s}.child_register t SET last_contact_on = m.last FROM (SELECT child_id,"
-                      f" max(occurred_on) AS last FROM {s}.child_register_contacts WHERE child_id = ANY(%b::uuid[])"
-                      f" GROUP BY child_id) m WHERE t.child_id = m.child_id", [list(self._redated)])
+            # An index probe per child whatever plan the connection has cached for it: `t.child_id = ANY(array)`
+            # was planned, while the tables were small, as a scan matching every row against the whole array.
+            self._run(f"UPDATE {s}.child_register t SET last_contact_on = (SELECT max(c.occurred_on) FROM"
+                      f" {s}.child_register_contacts c WHERE c.child_id = t.child_id) FROM unnest(%b::uuid[])"
+                      f" AS v(child_id) WHERE t.child_id = v.child_id", [list(self._redated)])
         if self._ended:
             self._run(f"DELETE FROM {s}.child_register_pairs WHERE pair_id = ANY(%b::uuid[])", [list(self._ended)])
         if self._formed:

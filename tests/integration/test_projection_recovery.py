@@ -218,3 +218,37 @@ def test_a_lane_that_remembers_where_it_stood_reads_on_and_a_stale_memory_counts
     assert resumed == counted
     rebuild(infra, street.code)
     assert resumed == projection_state(database_url, street.code)
+
+
+def test_a_catch_up_that_reads_ahead_gives_exactly_the_rows_of_a_rebuild(infra, database_url, monkeypatch):
+    import threading
+
+    from infra import projection_batches
+    from infra.projection_specs import CONCERN_QUEUE
+
+    story, street, kids = a_busy_street(infra)
+    catch_up(infra, street.code, batch=7)
+    schema = f"t_{street.code}"
+    with infra.datastore.get_connection() as conn, conn.transaction():  # the queue starts again from 0, alone
+        CONCERN_QUEUE.reset(conn, street.code, schema)
+        conn.execute(f"UPDATE {schema}.projection_tracking SET position = 0 WHERE projection = %s",
+                     [CONCERN_QUEUE.name])
+    story.visit(kids[3], "letter", date(2026, 10, 24))
+    story.escalate(story.worry(kids[4], "high"))
+    fetched_by: list[str] = []
+    fetch = projection_batches._fetch
+
+    def spied(*args, **kwargs):
+        fetched_by.append(threading.current_thread().name)
+        return fetch(*args, **kwargs)
+
+    monkeypatch.setattr(projection_batches, "_fetch", spied)
+
+    # The queue catches up alone, reading ahead, until it stands with the others: what it read ahead
+    # then is not theirs (the group changed) and is dropped; then all of them go on together.
+    catch_up(infra, street.code, batch=3)
+
+    assert any(name.startswith("projection-read-ahead") for name in fetched_by)
+    caught_up = projection_state(database_url, street.code)
+    rebuild(infra, street.code)
+    assert caught_up == projection_state(database_url, street.code)
