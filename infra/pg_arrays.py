@@ -30,12 +30,15 @@ def _fixed(code: str, size: int, value: Callable[[Any], int] | None = None) -> C
     """Elements of one fixed size: every length and value in one `struct.pack`."""
     def dump(items: list[Any]) -> bytes:
         values = items if value is None else [value(v) for v in items]
-        return struct.pack("!" + ("i" + code) * len(values), *[x for v in values for x in (size, v)])
+        fields = [size] * (2 * len(values))  # each element's length, then its value
+        fields[1::2] = values
+        return struct.pack("!" + ("i" + code) * len(values), *fields)
     return dump
 
 
 def _uuids(items: list[Any]) -> bytes:
-    return b"".join([_UUID_LEN + u.bytes for u in items])
+    # `.int.to_bytes` is what `UUID.bytes` does, without a Python call per element.
+    return b"".join([_UUID_LEN + u.int.to_bytes(16, "big") for u in items])
 
 
 def _texts(items: list[Any]) -> bytes:
@@ -59,10 +62,9 @@ _ELEMENTS: dict[int, Callable[[list[Any]], bytes]] = {
     20: _fixed("q", 8),  # int8
     1082: _fixed("i", 4, lambda d: d.toordinal() - _PG_EPOCH),  # date
 }
-# The types each fast path takes exactly (a subclass or a look-alike goes the library's way).
-_TYPES: dict[int, tuple[type, ...]] = {
-    2950: (UUID,), 25: (str,), 1043: (str,), 17: (bytes,), 16: (bool,),
-    21: (int,), 23: (int,), 20: (int,), 1082: (date,),
+# The type each fast path takes exactly (a subclass or a look-alike goes the library's way).
+_TYPES: dict[int, type] = {
+    2950: UUID, 25: str, 1043: str, 17: bytes, 16: bool, 21: int, 23: int, 20: int, 1082: date,
 }
 
 
@@ -73,8 +75,8 @@ class FlatListBinaryDumper(ListBinaryDumper):
         sub = self.sub_dumper
         fast = _ELEMENTS.get(sub.oid) if sub is not None and obj else None
         if fast is not None:
-            wanted = _TYPES[sub.oid]  # type: ignore[union-attr]
-            if all(type(v) in wanted for v in obj):  # no None, no nested list, nothing of another type
+            # One type throughout (no None, no nested list, nothing else); `set(map(type, ...))` runs in C.
+            if set(map(type, obj)) == {_TYPES[sub.oid]}:  # type: ignore[union-attr]
                 try:
                     return _HEAD.pack(1, 0, sub.oid, len(obj), 1) + fast(obj)  # type: ignore[union-attr]
                 except struct.error:
