@@ -36,10 +36,11 @@ class RegisterTable:
         self._conn = conn
         self._s = schema
         self._index = index
-        self._new: dict[UUID, dict[str, Any]] = {}  # rows registered in this batch, later changes merged in
-        self._changes: dict[UUID, dict[str, Any]] = {}  # changes to rows registered before
-        self._contacts: dict[UUID, tuple[UUID, date]] = {}  # visit → (child, date)
-        self._logged: set[UUID] = set()  # visits first recorded in this batch (the others are re-dated rows)
+        # Keyed by `UUID.int`: a UUID's hash and equality are Python code, and every event looks its child up.
+        self._new: dict[int, dict[str, Any]] = {}  # rows registered in this batch, later changes merged in
+        self._changes: dict[int, dict[str, Any]] = {}  # changes to rows registered before (with their child_id)
+        self._contacts: dict[int, tuple[UUID, UUID, date]] = {}  # visit → (visit id, child id, date)
+        self._logged: set[int] = set()  # visits first recorded in this batch (the others are re-dated rows)
         self._redated: set[UUID] = set()  # children whose latest contact must be recomputed from all of them
         self._formed: dict[UUID, tuple[UUID, UUID, int]] = {}  # pair → (child, helper, position formed)
         self._ended: set[UUID] = set()
@@ -50,25 +51,20 @@ class RegisterTable:
 
     def insert(self, row: dict[str, Any]) -> None:
         self._checked(row)
-        self._new[row["child_id"]] = dict(row)
+        self._new[row["child_id"].int] = dict(row)
 
     def update(self, child_id: UUID, changes: dict[str, Any]) -> None:
         self._checked(changes)
-        target = self._new.get(child_id)
-        if target is None:
-            target = self._changes.setdefault(child_id, {})
-        target.update(changes)
+        self._row(child_id).update(changes)
 
     def put_contact(self, child_id: UUID, visit_id: UUID, occurred_on: date, *, redated: bool = False) -> None:
-        self._contacts[visit_id] = (child_id, occurred_on)
+        self._contacts[visit_id.int] = (visit_id, child_id, occurred_on)
         if redated:  # an earlier date may lower the latest: recount from every contact at flush
             self._redated.add(child_id)
             return
-        self._logged.add(visit_id)
+        self._logged.add(visit_id.int)
         # A new contact can only move the latest contact later: no need to read the others.
-        target = self._new.get(child_id)
-        if target is None:
-            target = self._changes.setdefault(child_id, {})
+        target = self._row(child_id)
         latest = target.get("last_contact_on")
         target["last_contact_on"] = occurred_on if latest is None or occurred_on > latest else latest
 
@@ -79,28 +75,37 @@ class RegisterTable:
             self._ended.add(pair_id)  # formed in an earlier batch
         self._pair_children.add(child_id)
 
+    def _row(self, child_id: UUID) -> dict[str, Any]:
+        """The child's new row, or the changes to its stored row (begun with its id)."""
+        key = child_id.int
+        target = self._new.get(key)
+        if target is None:
+            target = self._changes.get(key)
+            if target is None:
+                target = self._changes[key] = {"child_id": child_id}
+        return target
+
     def flush(self) -> None:
         """Write every change gathered: a few statements, whatever the number of events."""
         s = self._s
         for columns, rows in _by_shape(self._new.values()).items():
             self._run(f"INSERT INTO {s}.child_register ({', '.join(columns)}) SELECT * FROM unnest({_arrays(columns)})",
                       _columns(rows, columns))
-        for columns, rows in _by_shape(({"child_id": c, **ch} for c, ch in self._changes.items())).items():
+        for columns, rows in _by_shape(self._changes.values()).items():
             sets = ", ".join(_SETS.get(c, f"{c} = v.{c}") for c in columns if c != "child_id")
             self._run(f"UPDATE {s}.child_register t SET {sets} FROM unnest({_arrays(columns)})"
                       f" AS v({', '.join(columns)}) WHERE t.child_id = v.child_id", _columns(rows, columns))
         # New contacts are plain inserts (a conflict would be a contact counted twice: the batch fails);
         # re-dated ones of earlier batches are updates.
-        logged = [v for v in self._contacts if v in self._logged]
+        logged = [contact for key, contact in self._contacts.items() if key in self._logged]
         if logged:
             self._run(f"INSERT INTO {s}.child_register_contacts (visit_id, child_id, occurred_on) SELECT * FROM"
-                      f" unnest(%b::uuid[], %b::uuid[], %b::date[])",
-                      [logged, [self._contacts[v][0] for v in logged], [self._contacts[v][1] for v in logged]])
-        redated = [v for v in self._contacts if v not in self._logged]
+                      f" unnest(%b::uuid[], %b::uuid[], %b::date[])", list(map(list, zip(*logged, strict=True))))
+        redated = [(v, on) for key, (v, _, on) in self._contacts.items() if key not in self._logged]
         if redated:
             self._run(f"UPDATE {s}.child_register_contacts t SET occurred_on = v.occurred_on FROM"
                       f" unnest(%b::uuid[], %b::date[]) AS v(visit_id, occurred_on) WHERE t.visit_id = v.visit_id",
-                      [redated, [self._contacts[v][1] for v in redated]])
+                      list(map(list, zip(*redated, strict=True))))
         if self._redated:
             # An index probe per child whatever plan the connection has cached for it: `t.child_id = ANY(array)`
             # was planned, while the tables were small, as a scan matching every row against the whole array.
