@@ -10,6 +10,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infra.bootstrap import Infrastructure
 
 
 def _migrate(_: argparse.Namespace) -> int:
@@ -66,18 +70,10 @@ def _demo(args: argparse.Namespace) -> int:
         infra.close()
 
 
-def _serve_with_workers(infra: object, host: str, port: int) -> int:
-    try:
-        from services.api.server import run
-    except ImportError:
-        print("the HTTP API is not part of this build; the database stays up until Ctrl-C")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        return 0
-    run(infra, host=host, port=port, with_workers=True)
-    return 0
+def _serve_with_workers(infra: Infrastructure, host: str, port: int) -> int:
+    from services.api.server import run
+
+    return run(infra, host=host, port=port, with_workers=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -86,10 +82,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     infra = connect()
     try:
-        run(infra, host=args.host, port=args.port, with_workers=args.with_workers)
+        return run(infra, host=args.host, port=args.port, with_workers=args.with_workers)
     finally:
         infra.close()
-    return 0
 
 
 def _worker(args: argparse.Namespace) -> int:

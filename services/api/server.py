@@ -8,10 +8,10 @@ import threading
 from contextlib import suppress
 
 import uvicorn
+from uvicorn.main import STARTUP_FAILURE
 
 from infra.bootstrap import Infrastructure, connect
 from services.api.app import create_app
-
 
 _TOKEN = re.compile(r"(token=)[^&\s\"]+")
 
@@ -25,9 +25,14 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def run(infra: Infrastructure, *, host: str = "127.0.0.1", port: int = 8000, with_workers: bool = False) -> None:
-    """Serve the API against `infra` until interrupted; with workers, also the projections, Celery and the beat."""
-    from services.worker import app as celery_app, run as celery_run
+def run(infra: Infrastructure, *, host: str = "127.0.0.1", port: int = 8000, with_workers: bool = False) -> int:
+    """Serve the API against `infra` until interrupted; with workers, also the projections, Celery and the beat.
+
+    Returns the exit status: 1 if the Celery thread died on its own, which stops the server too (as it stops a
+    `shouwang worker`): a process that takes no more tasks had better end, so its supervisor starts a new one.
+    """
+    from services.worker import app as celery_app
+    from services.worker import run as celery_run
 
     celery_app.configure(infra.settings)  # the API sends tasks (reports asked for) to the same broker
     for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn's logging setup keeps a logger's filters
@@ -35,22 +40,36 @@ def run(infra: Infrastructure, *, host: str = "127.0.0.1", port: int = 8000, wit
     stop = threading.Event()
     workers = _start_workers(infra, stop) if with_workers else None
     celery = celery_run.start(infra, beat=True) if with_workers else None
+    died = celery.watch(stop) if celery is not None else threading.Event()
+    # Open event streams never end by themselves: give them a few seconds, then close them, on shutdown.
+    config = uvicorn.Config(create_app(infra), host=host, port=port, log_level="info", timeout_graceful_shutdown=3)
+    web = uvicorn.Server(config)
+    threading.Thread(target=_stop_serving_on, args=(stop, web), name="serve-stop", daemon=True).start()
     try:
-        # Open event streams never end by themselves: give them a few seconds, then close them, on shutdown.
-        uvicorn.run(create_app(infra), host=host, port=port, log_level="info", timeout_graceful_shutdown=3)
+        web.run()
+    except KeyboardInterrupt:  # uvicorn shuts down on Ctrl-C, then raises it again
+        pass
     finally:
         stop.set()
         if celery is not None:
             celery.stop()
         if workers is not None:
             workers.join(timeout=10)
+    if not web.started:
+        raise SystemExit(STARTUP_FAILURE)  # as `uvicorn.run` does (the port taken, say)
+    return 1 if died.is_set() else 0
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def _stop_serving_on(stop: threading.Event, web: uvicorn.Server) -> None:
+    stop.wait()
+    web.should_exit = True  # uvicorn's main loop looks at it a few times a second
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> int:
     """Connect to DATABASE_URL (or the embedded database), migrate, and serve the API."""
     infra = connect()
     try:
-        run(infra, host=host, port=port)
+        return run(infra, host=host, port=port)
     finally:
         infra.close()
 
