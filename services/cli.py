@@ -10,10 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from infra.bootstrap import Infrastructure
 
 
 def _migrate(_: argparse.Namespace) -> int:
@@ -54,6 +50,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.data_dir:
         os.environ["SHOUWANG_DATA_DIR"] = str(Path(args.data_dir).resolve())
     from infra.bootstrap import connect
+    from services.api.server import run
     from services.demo import PASSWORD, load_demo
 
     started = time.monotonic()
@@ -65,15 +62,9 @@ def _demo(args: argparse.Namespace) -> int:
         for login in logins:
             print(f"    {login.role:<17} {login.username:<22} scope {login.scope}")
         print()
-        return _serve_with_workers(infra, "127.0.0.1", args.port)
+        return run(infra, host="127.0.0.1", port=args.port, with_workers=True)
     finally:
         infra.close()
-
-
-def _serve_with_workers(infra: Infrastructure, host: str, port: int) -> int:
-    from services.api.server import run
-
-    return run(infra, host=host, port=port, with_workers=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
