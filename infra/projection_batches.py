@@ -380,9 +380,10 @@ def rebuild(infra: Infrastructure, tenant: str, *, projections: Sequence[Project
                 spec.refresh(conn, tenant, schema)
         batch_of = Batch(conn, tenant, schema, infra)
         signalled = False
-        while stored := _read(infra, tenant, position, batch, _personal(projections)):
+        while (read := _fetch(infra, tenant, projections, position, batch))[0]:
+            stored, decoded = read
             with conn.pipeline():
-                signalled |= _apply(batch_of, projections, _decode(infra, tenant, projections, stored))
+                signalled |= _apply(batch_of, projections, decoded)
             position = stored[-1][0]
             if progress is not None:
                 progress(position, head)
