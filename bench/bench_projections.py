@@ -9,10 +9,15 @@
 2. Catch-up: every projection the runner keeps (`infra.projection_specs.PROJECTIONS`: child register,
    unit counters, concern queue, and any added since) processes that log from position 0 with
    `catch_up`, as the runner would: events/s over the whole log.
-3. Raw: asyncpg keyset reads of the same rows (`WHERE notification_id > $1 ORDER BY ... LIMIT 1000`)
+   Beside it, the CPU each event cost: this process's (Python: reading, decoding, applying, sending) and
+   the rest of the host's (on a quiet host, the database server's), from `/proc/stat`.
+3. The runner's own read alone: the same batches read and decoded for every projection as `catch_up`
+   reads them (psycopg, the log's mapper, domain event objects), nothing applied or written: what of
+   the gap is the library's read path, and what is projecting.
+4. Raw: asyncpg keyset reads of the same rows (`WHERE notification_id > $1 ORDER BY ... LIMIT 1000`)
    decoding every payload with msgspec (msgpack with the log's extension types). The ratio
    catch-up/raw is what projecting costs over merely reading the log; the goal is 0.25.
-4. The other streets of the district are filled with lighter logs until the district holds at
+5. The other streets of the district are filled with lighter logs until the district holds at
    least `--district-children` children, caught up by two threads; then the district dashboard is
    read `--reads` times through `infra.dashboard_reads.dashboard`: p50, p95, p99 latency.
 """
@@ -31,7 +36,6 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import msgspec
 import psycopg
 
@@ -40,6 +44,7 @@ from bench.bench_case_log import fresh_database, server
 from infra.bootstrap import Infrastructure, connect
 from infra.dashboard_reads import dashboard
 from infra.migrations import migrate_all, schema_for
+from infra.projection_batches import BATCH, _fetch
 from infra.projection_runner import PROJECTIONS, catch_up, relax_gc
 from infra.read_models import create_read_pool
 from infra.settings import Settings
@@ -79,6 +84,37 @@ def settle(url: str, tenant: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"VACUUM (ANALYZE) {schema_for(tenant)}.events")
         conn.execute("CHECKPOINT")
+
+
+def host_busy_seconds() -> float | None:
+    """CPU seconds every CPU of the host has spent busy since boot (Linux `/proc/stat`), or None elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_catch_up(infra: Infrastructure, tenant: str) -> tuple[int, float, float, float | None]:
+    """`catch_up` of the tenant: the position reached, wall seconds, this process's CPU seconds, the rest of the host's."""
+    host, cpu, started = host_busy_seconds(), time.process_time(), time.monotonic()
+    reached = catch_up(infra, tenant)
+    wall, cpu, host_after = time.monotonic() - started, time.process_time() - cpu, host_busy_seconds()
+    return reached, wall, cpu, None if host is None or host_after is None else host_after - host - cpu
+
+
+def runner_read(infra: Infrastructure, tenant: str) -> tuple[int, float, float]:
+    """Read and decode the whole log in the runner's batches for every projection, writing nothing.
+
+    Returns the events read, wall seconds and this process's CPU seconds.
+    """
+    cpu, started, position, count = time.process_time(), time.monotonic(), 0, 0
+    while stored := _fetch(infra, tenant, PROJECTIONS, position, BATCH)[0]:
+        count += len(stored)
+        position = stored[-1][0]
+    return count, time.monotonic() - started, time.process_time() - cpu
 
 
 async def raw_read(url: str, tenant: str) -> tuple[int, float]:
@@ -135,10 +171,10 @@ def run(url: str, events: int, district_children: int, reads: int) -> dict[str, 
             head, recorded_in, children = more, recorded_in + seconds, children + 1000
         settle(url, main)
         relax_gc()  # as the runner's process does
-        started = time.monotonic()
-        reached = catch_up(infra, main)
-        caught_up_in = time.monotonic() - started
+        reached, caught_up_in, python_cpu, rest_cpu = timed_catch_up(infra, main)
         assert reached == head, (reached, head)
+        read_rows, read_seconds, read_cpu = runner_read(infra, main)
+        assert read_rows == head
         raw_rows, raw_seconds = asyncio.run(raw_read(url, main))
         assert raw_rows == head
 
@@ -167,12 +203,18 @@ def run(url: str, events: int, district_children: int, reads: int) -> dict[str, 
                                     ).fetchone()[0]  # type: ignore[index]
     quantiles = statistics.quantiles(times, n=100)
     catch_up_rate, raw_rate = head / caught_up_in, raw_rows / raw_seconds
+    budget = 1e6 / (GOAL * raw_rate)  # µs of wall time per event the goal allows
     return {
         "server_version": version, "cpus": os.cpu_count(), "projections": [p.name for p in PROJECTIONS],
         "events": head, "children_main": children,
         "recorded_in_s": round(recorded_in, 1), "catch_up_s": round(caught_up_in, 1),
         "catch_up_events_per_s": round(catch_up_rate), "raw_events_per_s": round(raw_rate),
         "ratio": round(catch_up_rate / raw_rate, 3), "goal": GOAL,
+        "catch_up_python_cpu_us": round(python_cpu * 1e6 / head, 1),
+        "catch_up_rest_cpu_us": None if rest_cpu is None else round(rest_cpu * 1e6 / head, 1),
+        "goal_wall_us": round(budget, 1), "runner_read_events_per_s": round(read_rows / read_seconds),
+        "runner_read_ratio": round(read_rows / read_seconds / raw_rate, 3),
+        "runner_read_python_cpu_us": round(read_cpu * 1e6 / head, 1),
         "district_streets": 1 + len(others), "district_children": board["children_open"] + board["children_closed"],
         "district_counter_rows": counter_rows, "district_filled_in_s": round(district_recorded_in, 1),
         "district_caught_up_in_s": round(district_caught_up_in, 1), "dashboard_reads": reads,
@@ -187,6 +229,11 @@ def report(r: dict[str, Any]) -> None:
     print(f"tenant log: {r['events']:,} events for {r['children_main']:,} children, recorded in {r['recorded_in_s']} s")
     print(f"projections: {', '.join(r['projections'])}")
     print(f"{'catch-up, all projections':<34}{r['catch_up_events_per_s']:>12,} events/s  ({r['catch_up_s']} s)")
+    rest = "n/a" if r["catch_up_rest_cpu_us"] is None else f"{r['catch_up_rest_cpu_us']} µs"
+    print(f"{'  CPU per event':<34}Python {r['catch_up_python_cpu_us']} µs, rest of the host {rest}"
+          f" (the goal allows {r['goal_wall_us']} µs of wall time per event, {r['cpus']} CPUs)")
+    print(f"{'runner read + decode, no writes':<34}{r['runner_read_events_per_s']:>12,} events/s"
+          f"  (ratio {r['runner_read_ratio']}; Python {r['runner_read_python_cpu_us']} µs per event)")
     print(f"{'raw asyncpg keyset read + msgspec':<34}{r['raw_events_per_s']:>12,} events/s")
     print(f"{'ratio':<34}{r['ratio']:>12.3f}  goal {GOAL}: {verdict}")
     print(f"district: {r['district_streets']} streets, {r['district_children']:,} children,"
