@@ -183,8 +183,8 @@ async def test_the_pages_notification_stream_needs_a_session(web):
         answer = await client.get("/notifications/stream", follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/login?next=")
-        forged = await client.get("/notifications/stream", cookies={"shouwang_session": "forged"},
-                                  follow_redirects=False)
+    async with httpx.AsyncClient(base_url=web, timeout=10, cookies={"shouwang_session": "forged"}) as forging:
+        forged = await forging.get("/notifications/stream", follow_redirects=False)
         assert forged.status_code == 303
 
 
