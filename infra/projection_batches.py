@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from infra.mapper import SealedStoredEvent
 from infra.migrations import schema_for
@@ -53,11 +53,17 @@ def _peek(infra: Infrastructure, schema: str) -> tuple[dict[str, int], int]:
     return {r["projection"]: r["position"] for r in rows if r["projection"] is not None}, head
 
 
+def _locking(schema: str) -> Composed:
+    """Lock the tracking rows of the projections named (sorted), in name order: the one order every process
+    takes them in, so two never deadlock; their positions are the answer."""
+    return SQL("SELECT projection, position FROM {}.projection_tracking WHERE projection = ANY(%s)"
+               " ORDER BY projection FOR UPDATE").format(Identifier(schema))
+
+
 def _lock(conn: Conn, schema: str, names: Sequence[str]) -> dict[str, int]:
     """The tracked positions of these projections, their rows locked until the transaction ends."""
-    ordered = sorted(names)  # one lock order for every process: no deadlock
-    select = SQL("SELECT projection, position FROM {}.projection_tracking WHERE projection = ANY(%s)"
-                 " ORDER BY projection FOR UPDATE").format(Identifier(schema))
+    ordered = sorted(names)
+    select = _locking(schema)
     rows = conn.execute(select, [ordered]).fetchall()
     if len(rows) < len(ordered):  # a projection's first batch: its tracking row starts at 0
         conn.execute(SQL("INSERT INTO {}.projection_tracking (projection, position) SELECT unnest(%s::text[]), 0"
@@ -192,8 +198,7 @@ def _claim(conn: Conn, schema: str, names: Sequence[str], position: int, reached
     `ClaimLost`, so nothing written after it in the transaction can commit.
     """
     ordered = sorted(names)
-    conn.execute(SQL("SELECT 1 FROM {}.projection_tracking WHERE projection = ANY(%s) ORDER BY projection FOR UPDATE")
-                 .format(Identifier(schema)), [ordered])
+    conn.execute(_locking(schema), [ordered])
     conn.execute(SQL("WITH moved AS (UPDATE {}.projection_tracking SET position = %s WHERE projection = ANY(%s)"
                      " AND position = %s RETURNING 1) SELECT platform.expect_claimed(count(*), %s) FROM moved")
                  .format(Identifier(schema)), [reached, ordered, position, len(ordered)])
